@@ -95,7 +95,8 @@ class RetrievalInfo(_Strict):
     candidates: int = 0
     used: int = Field(default=0, description="Chunks that fitted into the prompt.")
     dropped_for_budget: int = 0
-    best_similarity: float = 0.0
+    best_similarity: float = Field(default=0.0, description="Highest cosine similarity of a candidate.")
+    best_coverage: float = Field(default=0.0, description="Highest share of question words found in one chunk.")
     chunk_ids: list[str] = Field(default_factory=list)
 
 

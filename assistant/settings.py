@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default=None,
         description="Chat model backend; unset means openai when OPENAI_API_KEY is set, else local.",
     )
+    fake_llm_mode: Literal["quote", "errors"] = Field(
+        default="quote", description="The fake model quotes its sources, or plants one wrong fact per sentence."
+    )
     embeddings: EmbeddingsName = Field(default="local", description="Embedding backend.")
     data_dir: Path = Field(
         default=Path(".assistant-data"),
@@ -49,6 +52,7 @@ class Settings(BaseSettings):
     )
     openai_model: str = Field(default="gpt-4o-mini", description="Chat model name on the OpenAI-compatible server.")
     openai_embedding_model: str = Field(default="text-embedding-3-small")
+    openai_context_window: int = Field(default=16000, ge=1024, description="Tokens the chat model reads.")
     openai_timeout: float = Field(default=60.0, gt=0, description="Seconds per OpenAI request.")
     openai_max_retries: int = Field(default=2, ge=0)
 
@@ -65,8 +69,11 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=180, ge=32, description="Target chunk size in embedding-model tokens.")
     chunk_overlap_tokens: int = Field(default=40, ge=0, description="Overlap between neighbouring chunks.")
     top_k: int = Field(default=5, ge=1, le=50, description="Chunks given to the model per question.")
-    min_relevance: float = Field(
-        default=0.25, ge=0.0, le=1.0, description="Best chunk's similarity below this means the sources do not say."
+    min_relevance: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Best chunk's similarity below this means the sources do not say; unset: per embedding model.",
     )
     answer_max_tokens: int = Field(default=256, ge=16, description="Room kept for the model's answer.")
     max_question_chars: int = Field(default=2000, ge=10)

@@ -1,0 +1,33 @@
+# Two commands for a new user:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+JOBS   := $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo ">>> Installing the assistant and its models into $(VENV)."
+	@echo ">>> The first install compiles llama.cpp from source (about 6-15 minutes on 2 cores);"
+	@echo ">>> later installs reuse pip's cached wheel and take seconds."
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip install --progress-bar on -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) app.py
+
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy assistant
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/grounding.py --split test
+
+clean:
+	rm -rf $(VENV) .assistant-data

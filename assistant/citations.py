@@ -1,0 +1,139 @@
+"""From a model's raw answer to checked citations and labelled claims.
+
+Citations are verified, never trusted: an ``[n]`` that was not given is dropped, every
+quote is the supporting sentence found in the cited chunk (a verbatim substring), and a
+sentence the model forgot to cite is aligned with the retrieved sentences instead.
+Each sentence then gets a grounding verdict; what the sources do not support is removed
+(or flagged, by setting).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.grounding import GroundingChecker, split_claims
+from assistant.schemas import Citation, Claim, RetrievedChunk, SourceText
+
+_MARK = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_REFUSAL = re.compile(
+    r"\b(sources? (do|does) not (say|mention|contain|provide|state|answer)|"
+    r"(is|are) not (mentioned|stated|given|provided) in the sources|"
+    r"no information (about|on)|cannot (be )?answer|can't answer|do not know|don't know)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CitedSentence:
+    """One sentence of an answer with the valid source numbers it cites."""
+
+    text: str
+    cited: tuple[int, ...]
+
+
+def cited_sentences(answer: str, *, valid: set[int]) -> list[CitedSentence]:
+    """Split an answer into sentences; keep only ``[n]`` markers whose ``n`` was given."""
+    out: list[CitedSentence] = []
+    for sentence in split_claims_keep_marks(answer):
+        numbers: list[int] = []
+        for match in _MARK.finditer(sentence):
+            numbers.extend(int(n) for n in re.split(r"\s*,\s*", match.group(1)))
+        text = _MARK.sub("", sentence).strip()
+        if text:
+            out.append(CitedSentence(text=text, cited=tuple(dict.fromkeys(n for n in numbers if n in valid))))
+    return out
+
+
+def split_claims_keep_marks(answer: str) -> list[str]:
+    """Sentences of ``answer`` with their trailing citation marks attached to them."""
+    from assistant.sentences import sentence_spans
+
+    spans = sentence_spans(answer)
+    pieces: list[str] = []
+    for i, (start, end) in enumerate(spans):
+        # A mark written after the full stop ("... here. [2]") belongs to the sentence before it.
+        nxt = spans[i + 1][0] if i + 1 < len(spans) else len(answer)
+        tail = answer[end:nxt]
+        lead = re.match(r"(\s*\[[\d,\s]+\])+", tail)
+        piece = answer[start:end] + (lead.group(0) if lead else "")
+        if pieces and re.fullmatch(r"(\s*\[[\d,\s]+\])+\.?", piece):
+            pieces[-1] += " " + piece
+            continue
+        pieces.append(piece)
+    return pieces
+
+
+def is_refusal(text: str) -> bool:
+    """True when the sentence says the sources do not answer."""
+    return bool(_REFUSAL.search(text))
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """The checked answer: its text, citations and every claim's verdict."""
+
+    text: str
+    citations: list[Citation]
+    claims: list[Claim]
+
+
+def _with_marks(sentence: str, numbers: Sequence[int]) -> str:
+    """``sentence`` with ``[n]`` marks placed before its final punctuation."""
+    sentence = sentence.rstrip()
+    marks = "".join(f" [{n}]" for n in numbers)
+    if sentence[-1:] in ".!?":
+        return sentence[:-1] + marks + sentence[-1]
+    return sentence + marks
+
+
+def _source(n: int, chunk: RetrievedChunk) -> SourceText:
+    return SourceText(id=str(n), text=chunk.text)
+
+
+def ground_answer(
+    answer: str,
+    *,
+    chunks: Sequence[RetrievedChunk],
+    checker: GroundingChecker,
+    remove_unsupported: bool = True,
+) -> Grounded:
+    """Verify citations, align uncited sentences, label claims, and drop or flag the unsupported."""
+    numbered = {n: c for n, c in enumerate(chunks, start=1)}
+    everything = [_source(n, c) for n, c in numbered.items()]
+    citations: dict[tuple[int, str], Citation] = {}
+    claims: list[Claim] = []
+    kept: list[str] = []
+    for sentence in cited_sentences(answer, valid=set(numbered)):
+        if is_refusal(sentence.text):
+            continue
+        for part in split_claims(sentence.text):
+            cited_first = [_source(n, numbered[n]) for n in sentence.cited]
+            rest = [s for s in everything if int(s.id) not in sentence.cited]
+            claim = checker.verdict(part, cited_first + rest)
+            supported = claim.label == "supported" and claim.evidence is not None
+            numbers: list[int] = []
+            if supported and claim.evidence is not None:
+                n = int(claim.evidence.source)
+                numbers = [n]
+                chunk = numbered[n]
+                citations.setdefault(
+                    (n, claim.evidence.quote),
+                    Citation(
+                        n=n,
+                        article_id=chunk.article_id,
+                        title=chunk.title,
+                        chunk_id=chunk.chunk_id,
+                        quote=claim.evidence.quote,
+                        source=chunk.source,
+                        published=chunk.published,
+                        url=chunk.url,
+                    ),
+                )
+            removed = not supported and remove_unsupported
+            claims.append(claim.model_copy(update={"citations": numbers, "removed": removed}))
+            if not removed:
+                kept.append(_with_marks(part, numbers))
+    ordered = sorted(citations.values(), key=lambda c: (c.n, c.quote))
+    return Grounded(text=" ".join(kept), citations=ordered, claims=claims)

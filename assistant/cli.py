@@ -1,0 +1,154 @@
+"""The ``assistant`` command: thin wrappers over the Assistant facade.
+
+Errors become one line on stderr and a non-zero exit; nothing here decides what an
+answer is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from assistant.errors import AssistantError, InputError
+from assistant.schemas import Answer, GroundingReport, SourceText
+from assistant.service import Assistant
+from assistant.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="News brief and Q&A assistant with citations.")
+    parser.add_argument("--llm", choices=["local", "openai", "fake"], help="chat model (default: ASSISTANT_LLM)")
+    parser.add_argument("--embeddings", choices=["local", "openai", "fake"], help="embeddings (ASSISTANT_EMBEDDINGS)")
+    parser.add_argument("--data-dir", type=Path, help="store folder (ASSISTANT_DATA_DIR)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="store articles (.txt .md .html .jsonl, folders recurse)")
+    ingest.add_argument("paths", nargs="+", type=Path)
+
+    ask = commands.add_parser("ask", help="answer a question from the stored articles, with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--source", action="append", dest="sources", help="only articles from this source (repeatable)")
+    ask.add_argument("--since", type=date.fromisoformat, help="only articles published on or after YYYY-MM-DD")
+    ask.add_argument("--until", type=date.fromisoformat, help="only articles published on or before YYYY-MM-DD")
+
+    check = commands.add_parser("check", help="score a text's claims against source files")
+    check.add_argument("--source", action="append", dest="sources", type=Path, required=True)
+    check.add_argument("--text", type=Path, required=True)
+    check.add_argument("--json", action="store_true")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if args.llm:
+        overrides["llm"] = args.llm
+    if args.embeddings:
+        overrides["embeddings"] = args.embeddings
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _progress_bar(total_hint: str) -> tuple[object, object]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="file", desc=total_hint, file=sys.stderr, disable=None, leave=False)
+
+    def update(done: int, total: int, path: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(Path(path).name[-40:], refresh=False)
+        bar.update(done - bar.n)
+
+    return bar, update
+
+
+def cmd_ingest(bot: Assistant, args: argparse.Namespace) -> int:
+    bar, update = _progress_bar("ingesting")
+    try:
+        report = bot.ingest(args.paths, progress=update)  # type: ignore[arg-type]
+    finally:
+        bar.close()  # type: ignore[attr-defined]
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.errors else 0
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer, then its numbered sources with the quoted sentences."""
+    lines = [answer.answer]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.title} ({c.source}, {c.published or 'date unknown'}) {c.chunk_id}")
+            lines.append(f'    "{c.quote}"')
+    removed = [c for c in answer.claims if c.removed]
+    if removed:
+        lines += ["", "Removed as not supported by the sources:"]
+        lines += [f"  - {c.text} ({c.label}{': ' + c.reason if c.reason else ''})" for c in removed]
+    return "\n".join(lines)
+
+
+def cmd_ask(bot: Assistant, args: argparse.Namespace) -> int:
+    if bot.is_empty():
+        raise InputError("the store is empty; run `assistant ingest seeds/` (or your articles) first")
+    answer = bot.ask(args.question, sources=args.sources, since=args.since, until=args.until)
+    print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
+    return 0
+
+
+def _read_sources(paths: Sequence[Path]) -> list[SourceText]:
+    from assistant.articles import read_file
+
+    sources = []
+    for path in paths:
+        for i, article in enumerate(read_file(path)):
+            sources.append(SourceText(id=path.name if i == 0 else f"{path.name}#{i + 1}", text=article.text))
+    return sources
+
+
+def render_report(report: GroundingReport) -> str:
+    """One line a claim with its label, then the score."""
+    lines = []
+    for claim in report.claims:
+        where = f' <- {claim.evidence.source}: "{claim.evidence.quote}"' if claim.evidence else ""
+        why = f" ({claim.reason})" if claim.reason and claim.label != "supported" else ""
+        lines.append(f"[{claim.label}] {claim.text}{why}{where}")
+    lines.append(f"score: {report.score:.2f} ({sum(c.label == 'supported' for c in report.claims)}"
+                 f"/{len(report.claims)} claims supported)")
+    return "\n".join(lines)
+
+
+def cmd_check(bot: Assistant, args: argparse.Namespace) -> int:
+    from assistant.articles import read_file
+
+    texts = read_file(args.text)
+    report = bot.check("\n\n".join(a.text for a in texts), _read_sources(args.sources))
+    print(report.model_dump_json(indent=2) if args.json else render_report(report))
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``assistant`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        with Assistant.from_settings(_settings(args)) as bot:
+            return COMMANDS[args.command](bot, args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The Assistant facade: the one way the CLI, the UI and the evals ingest, ask and check.
+
+Example::
+
+    >>> from assistant.service import Assistant
+    >>> from assistant.settings import Settings
+    >>> with Assistant.from_settings(Settings(llm="fake", embeddings="fake", data_dir="/tmp/a")) as bot:
+    ...     bot.ingest(["seeds"]).summary()          # doctest: +SKIP
+    ...     bot.ask("Which areas were targeted?").answer  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+
+from assistant.articles import discover, read_file
+from assistant.chunking import chunk_article
+from assistant.citations import ground_answer, is_refusal
+from assistant.errors import ArticleError, AssistantError, InputError, StoreError
+from assistant.fakes import NO_ANSWER
+from assistant.grounding import GroundingChecker
+from assistant.prompts import load_prompt
+from assistant.providers import ChatBackend, EmbeddingBackend, chat_backend, embedding_backend
+from assistant.retrieval import HybridRetriever
+from assistant.schemas import Answer, Article, Claim, GroundingReport, IngestReport, RetrievalInfo, RetrievedChunk, SourceText
+from assistant.settings import Settings
+from assistant.store import ArticleStore
+
+Progress = Callable[[int, int, str], None]
+History = Sequence[tuple[str, str]]
+RELEVANCE_FLOORS = {"local": 0.25, "fake": 0.12, "openai": 0.25}
+
+
+def number_sources(chunks: Sequence[RetrievedChunk]) -> str:
+    """The sources block of the answer prompt: ``[n] (title) text``, one chunk a line."""
+    lines = []
+    for n, chunk in enumerate(chunks, start=1):
+        body = " ".join(chunk.text.split())
+        lines.append(f"[{n}] ({chunk.title}) {body}")
+    return "\n".join(lines)
+
+
+class Assistant:
+    """Ingest articles, answer questions with checked citations, and check any text's grounding."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: ArticleStore | Callable[[], ArticleStore],
+        embedding: EmbeddingBackend,
+        chat: ChatBackend,
+        checker: GroundingChecker,
+    ) -> None:
+        self.settings = settings
+        self._store = store if isinstance(store, ArticleStore) else None
+        self._open_store = store if not isinstance(store, ArticleStore) else None
+        self._retriever: HybridRetriever | None = None
+        self.embedding = embedding
+        self.chat = chat
+        self.checker = checker
+        self.min_relevance = (
+            settings.min_relevance
+            if settings.min_relevance is not None
+            else RELEVANCE_FLOORS[settings.embeddings]
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Assistant:
+        """Build every component the settings name; the only place that does."""
+        settings = settings or Settings()
+        embedding = embedding_backend(settings)
+        chat = chat_backend(settings)
+
+        def store() -> ArticleStore:
+            return ArticleStore.open(
+                settings=settings,
+                embeddings=embedding.embeddings,
+                embedding_model=embedding.name,
+                dimension=embedding.dimension,
+            )
+
+        checker = GroundingChecker(embeddings=embedding.embeddings)
+        return cls(settings=settings, store=store, embedding=embedding, chat=chat, checker=checker)
+
+    @property
+    def store(self) -> ArticleStore:
+        """The vector store, opened (and locked) on first use, so `check` never touches it."""
+        if self._store is None:
+            if self._open_store is None:
+                raise StoreError("the store was closed; create a new Assistant")
+            self._store = self._open_store()
+        return self._store
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """Hybrid retrieval over the store."""
+        if self._retriever is None:
+            self._retriever = HybridRetriever(
+                store=self.store, embeddings=self.embedding.embeddings, k=self.settings.top_k
+            )
+        return self._retriever
+
+    def close(self) -> None:
+        """Release the store (and its lock) if it was opened."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self._retriever = None
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- ingestion -----------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IngestReport:
+        """Store the articles found under ``paths``; unchanged ones cost nothing, changed ones replace the old."""
+        files, errors = discover([Path(p) for p in paths])
+        report = IngestReport(errors=[str(e) for e in errors])
+        for done, path in enumerate(files, start=1):
+            try:
+                articles = read_file(path)
+            except ArticleError as exc:
+                report.errors.append(str(exc))
+            else:
+                self._ingest_file(path, articles, report)
+            if progress is not None:
+                progress(done, len(files), str(path))
+        return report
+
+    def _ingest_file(self, path: Path, articles: list[Article], report: IngestReport) -> None:
+        stale = self.store.path_article_ids(str(path)) - {a.id for a in articles}
+        for article in articles:
+            if self.store.has_article(article.id):
+                report.unchanged += 1
+                continue
+            chunks = chunk_article(
+                article,
+                count_tokens=self.embedding.count_tokens,
+                target_tokens=min(self.settings.chunk_tokens, self.embedding.max_tokens),
+                overlap_tokens=self.settings.chunk_overlap_tokens,
+                max_tokens=self.embedding.max_tokens,
+            )
+            report.chunks_added += self.store.add_article(article, chunks)
+            report.new += 1
+        for article_id in stale:
+            self.store.delete_article(article_id)
+            report.replaced += 1
+
+    def is_empty(self) -> bool:
+        """True when no article is stored yet."""
+        return self.store.count() == 0
+
+    # -- answering -------------------------------------------------------------------
+
+    def _validate(self, question: str) -> str:
+        cleaned = " ".join(question.split())
+        if not cleaned:
+            raise InputError("the question is empty; type a question about the articles")
+        if len(cleaned) > self.settings.max_question_chars:
+            raise InputError(
+                f"the question is {len(cleaned)} characters long; keep it under {self.settings.max_question_chars}"
+            )
+        return cleaned
+
+    def rewrite(self, question: str, history: History) -> str:
+        """A follow-up made standalone with the conversation; the question itself when there is none."""
+        if not history:
+            return question
+        turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
+        messages = load_prompt("rewrite").render(history=turns, question=question)
+        rewritten = " ".join(str(self.chat.model.invoke(messages).content).split())
+        if not rewritten or len(rewritten) > 3 * len(question) + 200 or is_refusal(rewritten):
+            return f"{history[-1][0]} {question}"
+        return rewritten
+
+    def _pack(self, question: str, chunks: list[RetrievedChunk]) -> tuple[list[RetrievedChunk], int]:
+        """Drop the lowest-ranked chunks until the prompt and the answer fit the model's window."""
+        prompt = load_prompt("answer")
+        budget = self.chat.context_window - self.settings.answer_max_tokens - 32
+        kept = list(chunks)
+        while kept:
+            messages = prompt.render(sources=number_sources(kept), question=question)
+            if sum(self.chat.count_tokens(str(m.content)) + 8 for m in messages) <= budget:
+                break
+            kept.pop()
+        return kept, len(chunks) - len(kept)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: History = (),
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Answer:
+        """Answer from the stored articles only, citing them; abstain when they do not say."""
+        question = self._validate(question)
+        query = self.rewrite(question, history)
+        found = self.retriever.retrieve(query, sources=sources, since=since, until=until)
+        info = RetrievalInfo(
+            query=query, candidates=found.candidates, best_similarity=round(found.best_similarity, 4),
+            best_coverage=round(found.best_coverage, 4),
+            chunk_ids=[c.chunk_id for c in found.chunks],
+        )
+        if not found.chunks or (found.best_similarity < self.min_relevance and found.best_coverage < 0.5):
+            return self._abstain(question, info)
+        chunks, dropped = self._pack(query, found.chunks)
+        info = info.model_copy(update={"used": len(chunks), "dropped_for_budget": dropped,
+                                       "chunk_ids": [c.chunk_id for c in chunks]})
+        if not chunks:
+            return self._abstain(question, info)
+        messages = load_prompt("answer").render(sources=number_sources(chunks), question=query)
+        raw = str(self.chat.model.invoke(messages).content)
+        grounded = ground_answer(
+            raw, chunks=chunks, checker=self.checker,
+            remove_unsupported=self.settings.grounding_policy == "remove",
+        )
+        if not grounded.citations or not grounded.text:
+            return self._abstain(question, info, claims=grounded.claims)
+        return Answer(question=question, answer=grounded.text, abstained=False, citations=grounded.citations,
+                      claims=grounded.claims, model=self.chat.name, retrieval=info)
+
+    def _abstain(self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None) -> Answer:
+        return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], claims=claims or [],
+                      model=self.chat.name, retrieval=info)
+
+    # -- grounding -------------------------------------------------------------------
+
+    def check(self, text: str, sources: Sequence[SourceText]) -> GroundingReport:
+        """Grounding of any text against the given sources."""
+        if not sources:
+            raise InputError("no sources given; pass at least one --source FILE")
+        return self.checker.check(text, sources)
+
+
+__all__ = ["Assistant", "AssistantError", "number_sources"]

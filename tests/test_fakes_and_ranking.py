@@ -1,0 +1,64 @@
+"""The shipped fakes behave like models, and the ranking pieces do what their names say."""
+
+from __future__ import annotations
+
+from assistant.fakes import NO_ANSWER, FakeChatModel, HashingEmbeddings, plant_error
+from assistant.prompts import load_prompt
+from assistant.retrieval import BM25, mmr, rrf
+
+
+def _cos(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_hashing_embeddings_are_deterministic_and_lexical() -> None:
+    emb = HashingEmbeddings(size=384)
+    a = emb.embed_query("Hezbollah launched rockets at Israeli positions")
+    assert a == HashingEmbeddings(size=384).embed_documents(["Hezbollah launched rockets at Israeli positions"])[0]
+    near = emb.embed_query("rockets launched by Hezbollah")
+    far = emb.embed_query("the price of coffee in Brazil")
+    assert _cos(a, near) > 0.3 > _cos(a, far)
+    assert abs(_cos(a, a) - 1.0) < 1e-9
+    assert abs(_cos(emb.embed_query(""), emb.embed_query("")) - 1.0) < 1e-9
+
+
+def _prompt(question: str) -> str:
+    sources = (
+        "[1] (A) Hezbollah launched over 100 Katyusha rockets. The weather was mild.\n"
+        "[2] (B) Israeli jets struck Khiam and Bint Jbeil in southern Lebanon."
+    )
+    return "\n".join(str(m.content) for m in load_prompt("answer").render(sources=sources, question=question))
+
+
+def test_fake_chat_quotes_the_best_source_and_cites_it() -> None:
+    answer = FakeChatModel().respond(_prompt("Which areas in southern Lebanon did Israeli jets strike?"))
+    assert answer.startswith("Israeli jets struck Khiam and Bint Jbeil in southern Lebanon [2].")
+
+
+def test_fake_chat_says_the_sources_do_not_say_when_nothing_overlaps() -> None:
+    assert FakeChatModel().respond(_prompt("What is the capital of France?")) == NO_ANSWER
+
+
+def test_fake_chat_error_mode_plants_a_wrong_fact() -> None:
+    good = FakeChatModel().respond(_prompt("How many Katyusha rockets did Hezbollah launch?"))
+    bad = FakeChatModel(mode="errors").respond(_prompt("How many Katyusha rockets did Hezbollah launch?"))
+    assert "100" in good and "100" not in bad and "307" in bad
+    assert plant_error("It was the second day.") == "It was the fifth day."
+
+
+def test_bm25_prefers_rare_matching_terms() -> None:
+    index = BM25(["the strikes hit Khiam", "the strikes hit the valley", "markets rose today"])
+    scores = index.scores("Khiam strikes")
+    assert scores[0] > scores[1] > scores[2] == 0.0
+
+
+def test_rrf_sums_reciprocal_ranks() -> None:
+    fused = rrf([["a", "b"], ["b", "c"]], k=60)
+    assert fused["b"] > fused["a"] > fused["c"]
+    assert abs(fused["a"] - 1 / 61) < 1e-12
+
+
+def test_mmr_skips_near_duplicates() -> None:
+    vectors = {"a": [1.0, 0.0], "a2": [1.0, 0.0], "b": [0.0, 1.0]}
+    chosen = mmr(["a", "a2", "b"], relevance={"a": 1.0, "a2": 0.99, "b": 0.5}, vectors=vectors, k=3)
+    assert chosen == ["a", "b"]

@@ -1,0 +1,114 @@
+"""Sentences, chunks, tokens and prompts: the pure pieces under ingestion and answering."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import tokens
+from assistant.chunking import chunk_article
+from assistant.errors import ConfigError
+from assistant.prompts import load_prompt, parse_prompt
+from assistant.providers import MINILM_MAX_TOKENS, minilm_count_tokens
+from assistant.schemas import Article
+from assistant.sentences import split_sentences
+
+from tests.conftest import SEED_FILE
+
+
+def seed_article() -> Article:
+    return Article(id="seed", title="t", text=SEED_FILE.read_text(encoding="utf-8").strip())
+
+
+def test_sentences_keep_abbreviations_and_initials() -> None:
+    text = "Mr. Smith met Dr. J. Jones at 3 p.m. on Monday. The U.N. Security Council met. Did it end? Yes!"
+    assert split_sentences(text) == [
+        "Mr. Smith met Dr. J. Jones at 3 p.m. on Monday.",
+        "The U.N. Security Council met.",
+        "Did it end?",
+        "Yes!",
+    ]
+
+
+def test_sentences_of_the_seed() -> None:
+    sentences = split_sentences(SEED_FILE.read_text(encoding="utf-8"))
+    assert len(sentences) == 18
+    assert sentences[5].startswith("Among the locations targeted")
+    assert sentences[5].endswith("(also known as Bint Jubayl).")
+
+
+def test_chunks_are_exact_sentence_aligned_slices_within_minilm_limit() -> None:
+    article = seed_article()
+    chunks = chunk_article(article, count_tokens=minilm_count_tokens, target_tokens=120, overlap_tokens=30)
+    assert len(chunks) >= 3
+    sentence_starts = {article.text.index(s) for s in split_sentences(article.text)}
+    for n, chunk in enumerate(chunks):
+        assert chunk.id == f"seed:{n}"
+        assert article.text[chunk.start : chunk.end] == chunk.text
+        assert chunk.start in sentence_starts
+        assert chunk.text.strip() == chunk.text and chunk.text
+        assert chunk.tokens == minilm_count_tokens(chunk.text) <= 120
+    assert chunks[-1].end == len(article.text)
+    # Neighbours overlap or touch: no sentence is lost between chunks.
+    for left, right in zip(chunks, chunks[1:], strict=False):
+        assert right.start <= left.end or not article.text[left.end : right.start].strip()
+
+
+def test_chunks_overlap_when_sentences_fit() -> None:
+    text = " ".join(f"Sentence number {i} is short." for i in range(40))
+    article = Article(id="a", title="t", text=text)
+    chunks = chunk_article(article, count_tokens=minilm_count_tokens, target_tokens=60, overlap_tokens=20)
+    assert all(right.start < left.end for left, right in zip(chunks, chunks[1:], strict=False))
+
+
+def test_an_over_long_sentence_is_cut_at_words_below_the_model_limit() -> None:
+    text = "word " * 1000 + "end."
+    article = Article(id="long", title="t", text=text.strip())
+    chunks = chunk_article(article, count_tokens=minilm_count_tokens, target_tokens=400, overlap_tokens=0)
+    assert len(chunks) >= 4
+    assert all(c.tokens <= MINILM_MAX_TOKENS for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "").strip()
+
+
+def test_overlap_must_be_smaller_than_target() -> None:
+    with pytest.raises(ValueError):
+        chunk_article(seed_article(), count_tokens=len, target_tokens=50, overlap_tokens=50)
+
+
+def test_tiktoken_vocabularies_load_offline_and_match_tiktoken_ids() -> None:
+    assert tokens.encoding("cl100k_base").encode("hello world") == [15339, 1917]
+    assert tokens.encoding("o200k_base").encode("hello world") == [24912, 2375]
+    assert tokens.encoding_for_model("gpt-4o-mini").name == "o200k_base"
+    assert tokens.count_tokens("<|endoftext|> is text here") > 1
+    with pytest.raises(ConfigError):
+        tokens.encoding("p50k_base")
+
+
+def test_prompt_files_load_and_render_braces_verbatim() -> None:
+    prompt = load_prompt("answer")
+    assert prompt.variables == {"sources", "question"}
+    messages = prompt.render(sources="[1] (T) a {question} b", question="What is {context}?")
+    assert "[1] (T) a {question} b" in str(messages[-1].content)
+    assert "What is {context}?" in str(messages[-1].content)
+    assert load_prompt("rewrite").variables == {"history", "question"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "## user\n{a}",  # no front matter
+        "---\nvariables: a, b\n---\n## user\n{a}",  # declared but unused
+        "---\nvariables: a\n---\n## user\n{a} {b}",  # used but undeclared
+        "---\nvariables: a\n---\n## system\n{a}",  # no user section
+    ],
+)
+def test_prompt_variable_mismatches_are_errors(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_prompt("bad", text)
+
+
+def test_render_refuses_missing_or_extra_values() -> None:
+    prompt = load_prompt("answer")
+    with pytest.raises(ConfigError):
+        prompt.render(sources="x")
+    with pytest.raises(ConfigError):
+        prompt.render(sources="x", question="y", extra="z")
