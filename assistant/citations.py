@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from assistant.grounding import GroundingChecker, split_claims
 from assistant.schemas import Citation, Claim, RetrievedChunk, SourceText
+from assistant.sentences import sentence_spans
 
 _MARK = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _REFUSAL = re.compile(
@@ -46,10 +47,20 @@ def cited_sentences(answer: str, *, valid: set[int]) -> list[CitedSentence]:
     return out
 
 
-def split_claims_keep_marks(answer: str) -> list[str]:
-    """Sentences of ``answer`` with their trailing citation marks attached to them."""
-    from assistant.sentences import sentence_spans
+_LEAD_IN = re.compile(
+    r"^[^.:\n]{0,80}\b(source|sources|answer|question)\b[^.:\n]{0,40}:\s*", re.IGNORECASE
+)
 
+
+def split_claims_keep_marks(answer: str) -> list[str]:
+    """Sentences of ``answer``, line by line, lead-ins ("The answer is:") removed, marks kept."""
+    pieces: list[str] = []
+    for line in answer.splitlines():
+        pieces.extend(_line_sentences(_LEAD_IN.sub("", line.strip())))
+    return pieces
+
+
+def _line_sentences(answer: str) -> list[str]:
     spans = sentence_spans(answer)
     pieces: list[str] = []
     for i, (start, end) in enumerate(spans):
@@ -63,6 +74,20 @@ def split_claims_keep_marks(answer: str) -> list[str]:
             continue
         pieces.append(piece)
     return pieces
+
+
+def drop_unfinished(answer: str) -> str:
+    """Cut a reply that ran out of tokens back to its last complete sentence."""
+    spans = sentence_spans(answer)
+    if spans and answer[: spans[-1][1]].rstrip()[-1:] not in ".!?]\"'”)":
+        spans = spans[:-1]
+    return answer[: spans[-1][1]] if spans else ""
+
+
+def is_statement(text: str) -> bool:
+    """False for list numbers and lead-ins ("1.", "The sources are:") that assert nothing."""
+    stripped = text.strip()
+    return len(re.findall(r"[A-Za-z]{2,}", stripped)) >= 2 and not stripped.endswith(":")
 
 
 def is_refusal(text: str) -> bool:
@@ -106,7 +131,7 @@ def ground_answer(
     claims: list[Claim] = []
     kept: list[str] = []
     for sentence in cited_sentences(answer, valid=set(numbered)):
-        if is_refusal(sentence.text):
+        if is_refusal(sentence.text) or not is_statement(sentence.text):
             continue
         for part in split_claims(sentence.text):
             cited_first = [_source(n, numbered[n]) for n in sentence.cited]

@@ -57,6 +57,8 @@ class ChatBackend:
     name: str
     context_window: int
     count_tokens: TokenCounter
+    top_k: int = 5  # sources per question the model copes with: a 135M model loses the thread past about 3
+    answer_prompt: str = "answer"  # small models do better copying the answering sentence than composing
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,12 @@ class LlamaCppChat(BaseChatModel):
                 stop=stop,
                 seed=self.seed,
             )
-        content = result["choices"][0]["message"]["content"] or ""  # type: ignore[index]
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=content.strip()))])
+        choice = result["choices"][0]  # type: ignore[index]
+        message = AIMessage(
+            content=(choice["message"]["content"] or "").strip(),
+            response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": Path(self.model_path).name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def _role(message: BaseMessage) -> str:
@@ -226,8 +232,10 @@ def chat_backend(settings: Settings) -> ChatBackend:
             n_threads=settings.local_threads,
             max_tokens=settings.answer_max_tokens,
         )
-        return ChatBackend(local, SMOLLM2_NAME if settings.local_model_path is None else path.name,
-                           settings.local_n_ctx, local.count_tokens)
+        name = SMOLLM2_NAME if settings.local_model_path is None else path.name
+        return ChatBackend(
+            local, name, settings.local_n_ctx, local.count_tokens, top_k=3, answer_prompt="answer_extractive"
+        )
     from langchain_openai import ChatOpenAI
 
     model = ChatOpenAI(

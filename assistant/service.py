@@ -18,14 +18,23 @@ from types import TracebackType
 
 from assistant.articles import discover, read_file
 from assistant.chunking import chunk_article
-from assistant.citations import ground_answer, is_refusal
+from assistant.citations import drop_unfinished, ground_answer, is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend, EmbeddingBackend, chat_backend, embedding_backend
 from assistant.retrieval import HybridRetriever
-from assistant.schemas import Answer, Article, Claim, GroundingReport, IngestReport, RetrievalInfo, RetrievedChunk, SourceText
+from assistant.schemas import (
+    Answer,
+    Article,
+    Claim,
+    GroundingReport,
+    IngestReport,
+    RetrievalInfo,
+    RetrievedChunk,
+    SourceText,
+)
 from assistant.settings import Settings
 from assistant.store import ArticleStore
 
@@ -35,12 +44,11 @@ RELEVANCE_FLOORS = {"local": 0.25, "fake": 0.12, "openai": 0.25}
 
 
 def number_sources(chunks: Sequence[RetrievedChunk]) -> str:
-    """The sources block of the answer prompt: ``[n] (title) text``, one chunk a line."""
-    lines = []
-    for n, chunk in enumerate(chunks, start=1):
-        body = " ".join(chunk.text.split())
-        lines.append(f"[{n}] ({chunk.title}) {body}")
-    return "\n".join(lines)
+    """The sources block of the answer prompt: ``[n] text``, one chunk a line.
+
+    Titles are left out: small models copy them into answers as if they were findings.
+    """
+    return "\n".join(f"[{n}] {' '.join(chunk.text.split())}" for n, chunk in enumerate(chunks, start=1))
 
 
 class Assistant:
@@ -100,7 +108,7 @@ class Assistant:
         """Hybrid retrieval over the store."""
         if self._retriever is None:
             self._retriever = HybridRetriever(
-                store=self.store, embeddings=self.embedding.embeddings, k=self.settings.top_k
+                store=self.store, embeddings=self.embedding.embeddings, k=self.settings.top_k or self.chat.top_k
             )
         return self._retriever
 
@@ -182,7 +190,7 @@ class Assistant:
 
     def _pack(self, question: str, chunks: list[RetrievedChunk]) -> tuple[list[RetrievedChunk], int]:
         """Drop the lowest-ranked chunks until the prompt and the answer fit the model's window."""
-        prompt = load_prompt("answer")
+        prompt = load_prompt(self.chat.answer_prompt)
         budget = self.chat.context_window - self.settings.answer_max_tokens - 32
         kept = list(chunks)
         while kept:
@@ -217,8 +225,11 @@ class Assistant:
                                        "chunk_ids": [c.chunk_id for c in chunks]})
         if not chunks:
             return self._abstain(question, info)
-        messages = load_prompt("answer").render(sources=number_sources(chunks), question=query)
-        raw = str(self.chat.model.invoke(messages).content)
+        messages = load_prompt(self.chat.answer_prompt).render(sources=number_sources(chunks), question=query)
+        reply = self.chat.model.invoke(messages)
+        raw = str(reply.content)
+        if reply.response_metadata.get("finish_reason") == "length":
+            raw = drop_unfinished(raw)
         grounded = ground_answer(
             raw, chunks=chunks, checker=self.checker,
             remove_unsupported=self.settings.grounding_policy == "remove",
