@@ -1,0 +1,531 @@
+"""The vector store: the one module that imports chromadb.
+
+Chunks live in one Chroma collection, keyed by chunk id so that every write is an idempotent upsert.
+The embedded store (``PersistentClient`` under the data dir) is guarded by a file lock, because two
+processes on one directory hang or corrupt it; ``CHROMA_HOST`` switches to a Chroma server instead.
+We always embed with our own LangChain ``Embeddings`` and hand Chroma the vectors, so Chroma never
+falls back to its default embedding function (which downloads a model). Every chromadb exception
+leaves this module as a ``StoreError`` that says what to do.
+
+Example::
+
+    >>> from langchain_core.embeddings import DeterministicFakeEmbedding
+    >>> store = ArticleStore.ephemeral(
+    ...     embeddings=DeterministicFakeEmbedding(size=8), embedding_model="fake", dimension=8)
+    >>> store.count()
+    0
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+import chromadb
+import httpx
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Documents, EmbeddingFunction, Space
+from chromadb.api.types import Embeddings as ChromaVectors
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, NotFoundError
+from chromadb.utils.embedding_functions import register_embedding_function
+from filelock import FileLock, Timeout
+from langchain_core.embeddings import Embeddings
+
+from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError
+from assistant.schemas import Article, Chunk, RetrievedChunk
+from assistant.settings import Settings
+
+Where = dict[str, object]
+"""A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
+
+_EMBED_BATCH = 64
+_PAGE = 1000
+_SERVER_READ_TIMEOUT = 120.0
+# Errors that chromadb (and its HTTP and Rust layers) raise; converted to StoreError at this module's edge.
+_CHROMA_ERRORS = (ChromaError, ValueError, RuntimeError, OSError, httpx.HTTPError)
+
+
+@register_embedding_function
+class _LangChainEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Chroma's view of our LangChain embeddings; registered so Chroma can rebuild it from the collection config."""
+
+    def __init__(self, embeddings: Embeddings | None = None, *, model: str = "", dimension: int = 0) -> None:
+        self._embeddings = embeddings
+        self._model = model
+        self._dimension = dimension
+
+    def __call__(self, input: Documents) -> ChromaVectors:  # chroma checks that the parameter is named `input`
+        return cast(ChromaVectors, self._require().embed_documents(list(input)))
+
+    def embed_query(self, input: Documents) -> ChromaVectors:
+        return cast(ChromaVectors, [self._require().embed_query(text) for text in input])
+
+    def _require(self) -> Embeddings:
+        if self._embeddings is None:
+            raise StoreError(
+                f"this collection is embedded with {self._model}; open it through ArticleStore, "
+                "which brings the assistant's embeddings"
+            )
+        return self._embeddings
+
+    @staticmethod
+    def name() -> str:
+        return "assistant-langchain"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._model, "dimension": self._dimension}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> _LangChainEmbeddingFunction:
+        # Without the live LangChain object this can only describe the model; calling it raises StoreError.
+        return _LangChainEmbeddingFunction(
+            model=str(config.get("model", "")), dimension=int(config.get("dimension", 0))
+        )
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine"]
+
+
+def build_filter(
+    *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+) -> Where | None:
+    """A Chroma ``where`` for source and date limits; undated articles never match a date range."""
+    clauses: list[Where] = []
+    if sources:
+        clauses.append({"source": {"$in": list(sources)}})
+    if since is not None:
+        clauses.append({"published_ord": {"$gte": since.toordinal()}})
+    elif until is not None:
+        clauses.append({"published_ord": {"$gt": 0}})
+    if until is not None:
+        clauses.append({"published_ord": {"$lte": until.toordinal()}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class ArticleStore:
+    """Chunks of articles in a Chroma collection: upsert, delete, dense search and paging for BM25."""
+
+    def __init__(
+        self, *, client: ClientAPI, embeddings: Embeddings, embedding_model: str, dimension: int, hint: str
+    ) -> None:
+        self._client = client
+        self._embeddings = embeddings
+        self._model = embedding_model
+        self._dimension = dimension
+        self._hint = hint
+        self._lock: FileLock | None = None
+        self._collection: Collection | None = None
+        self._version = 0
+
+    # -- opening and closing -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, *, settings: Settings, embeddings: Embeddings, embedding_model: str, dimension: int) -> ArticleStore:
+        """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
+        if settings.uses_chroma_server():
+            client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
+            return cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+        lock = _acquire_lock(settings.data_dir)
+        try:
+            client = _guarded_persistent_client(settings.data_dir / "chroma")
+        except BaseException:
+            lock.release()
+            raise
+        hint = f"check the folder {settings.data_dir} (space, permissions), or move it away and ingest again"
+        return cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint)
+
+    @classmethod
+    def ephemeral(
+        cls, *, embeddings: Embeddings, embedding_model: str, dimension: int, name: str = "articles"
+    ) -> ArticleStore:
+        """An in-memory store with a fresh, uniquely named collection, so tests never see each other's chunks."""
+        with _guard("start the in-memory Chroma", "reinstall chromadb"):
+            client = chromadb.EphemeralClient(settings=_chroma_settings())
+        unique = f"{name}-{uuid.uuid4().hex[:12]}"
+        return cls._attach(client, None, unique, embeddings, embedding_model, dimension, "this is an in-memory store")
+
+    @classmethod
+    def _attach(
+        cls,
+        client: ClientAPI,
+        lock: FileLock | None,
+        name: str,
+        embeddings: Embeddings,
+        model: str,
+        dimension: int,
+        hint: str,
+    ) -> ArticleStore:
+        store = cls(client=client, embeddings=embeddings, embedding_model=model, dimension=dimension, hint=hint)
+        store._lock = lock
+        try:
+            store._collection = store._open_collection(name)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _open_collection(self, name: str) -> Collection:
+        with self._guarded(f"open the collection '{name}'"):
+            try:
+                existing = self._client.get_collection(name, embedding_function=None)
+            except NotFoundError:
+                existing = None
+        if existing is not None:
+            self._check_built_with(name, existing.metadata or {})
+        ef = _LangChainEmbeddingFunction(self._embeddings, model=self._model, dimension=self._dimension)
+        with self._guarded(f"open the collection '{name}'"):
+            return self._client.get_or_create_collection(
+                name,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": self._model, "embedding_dim": self._dimension},
+                embedding_function=cast(Any, ef),
+            )
+
+    def _check_built_with(self, name: str, metadata: Mapping[str, object]) -> None:
+        model, dim = metadata.get("embedding_model", "an unknown model"), metadata.get("embedding_dim", "?")
+        if (model, dim) != (self._model, self._dimension):
+            raise EmbeddingMismatchError(
+                f"collection '{name}' was built with {model} ({dim} dims), not {self._model} ({self._dimension}); "
+                "set ASSISTANT_EMBEDDINGS back, or use another ASSISTANT_DATA_DIR / collection"
+            )
+
+    def close(self) -> None:
+        """Release the Chroma client and the data-dir lock, so another process can open the store."""
+        self._collection = None
+        close = getattr(self._client, "close", None)  # Client.close() exists, but not on the ClientAPI interface
+        with contextlib.suppress(*_CHROMA_ERRORS):
+            if callable(close):
+                close()
+            for session in _http_sessions(self._client):
+                session.close()  # Client.close() leaves the HTTP connections open
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> ArticleStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """Counts writes made through this object, so callers can cache a BM25 index until it changes."""
+        return self._version
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        with self._guarded("count the chunks"):
+            return self._coll().count()
+
+    def article_ids(self) -> set[str]:
+        """Ids of all stored articles."""
+        return {_str(meta, "article_id") for _, _, meta in self._pages(None, include_documents=False)}
+
+    def has_article(self, article_id: str) -> bool:
+        """True when any chunk of this article is stored (ingest skips it then)."""
+        return bool(self._ids_where({"article_id": article_id}, limit=1))
+
+    def path_article_ids(self, path: str) -> set[str]:
+        """Ids of the articles stored from this file, so a changed file can replace its old version."""
+        return {_str(meta, "article_id") for _, _, meta in self._pages({"path": path}, include_documents=False)}
+
+    def all_chunks(self, *, where: Where | None = None) -> list[RetrievedChunk]:
+        """Every chunk (optionally filtered), paged from Chroma, for building the BM25 index."""
+        return [_retrieved(cid, doc, meta) for cid, doc, meta in self._pages(where, include_documents=True)]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[RetrievedChunk]:
+        """The chunks with these ids, in the order asked; unknown ids are left out."""
+        if not chunk_ids:
+            return []
+        with self._guarded("read chunks"):
+            got = self._coll().get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        found = {cid: _retrieved(cid, doc, meta) for cid, doc, meta in zip(got["ids"], docs, metas, strict=True)}
+        return [found[cid] for cid in chunk_ids if cid in found]
+
+    def get_embeddings(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors by chunk id, for MMR diversification without re-embedding."""
+        if not chunk_ids:
+            return {}
+        with self._guarded("read embeddings"):
+            got = self._coll().get(ids=list(chunk_ids), include=["embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {cid: [float(x) for x in vec] for cid, vec in zip(got["ids"], vectors, strict=True)}
+
+    def dense_search(
+        self, query_embedding: list[float], *, k: int, where: Where | None = None
+    ) -> list[tuple[RetrievedChunk, float]]:
+        """The k nearest chunks with their cosine similarity (1 - cosine distance), best first."""
+        self._check_dimension(len(query_embedding))
+        if k <= 0:
+            return []
+        with self._guarded("search the store"):
+            queries: list[Sequence[float] | Sequence[int]] = [query_embedding]
+            res = self._coll().query(
+                query_embeddings=queries,
+                n_results=k,
+                where=cast(Any, where),
+                include=["documents", "metadatas", "distances"],
+            )
+        ids = res["ids"][0] if res["ids"] else []
+        docs = (res["documents"] or [[]])[0]
+        metas = (res["metadatas"] or [[]])[0]
+        dists = (res["distances"] or [[]])[0]
+        hits = []
+        for cid, doc, meta, dist in zip(ids, docs, metas, dists, strict=True):
+            similarity = 1.0 - float(dist)
+            hits.append((_retrieved(cid, doc, meta, similarity=similarity), similarity))
+        return hits
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def add_article(self, article: Article, chunks: Sequence[Chunk]) -> int:
+        """Embed all chunks first, then upsert them by id, so a failed embedding writes nothing."""
+        _check_chunks(article, chunks)
+        if not chunks:
+            return 0
+        vectors = self._embed([chunk.text for chunk in chunks])
+        ids = [chunk.id for chunk in chunks]
+        with self._guarded(f"store article {article.id}"):
+            self._coll().upsert(
+                ids=ids,
+                embeddings=cast(Any, vectors),
+                documents=[chunk.text for chunk in chunks],
+                metadatas=[_chunk_metadata(article, chunk) for chunk in chunks],
+            )
+            stale = set(self._ids_where({"article_id": article.id})) - set(ids)
+            if stale:  # left over from an earlier chunking of the same text
+                self._coll().delete(ids=sorted(stale))
+        self._version += 1
+        return len(chunks)
+
+    def delete_article(self, article_id: str) -> int:
+        """Remove all chunks of an article; returns how many were removed."""
+        ids = self._ids_where({"article_id": article_id})
+        if ids:
+            with self._guarded(f"delete article {article_id}"):
+                self._coll().delete(ids=ids)
+            self._version += 1
+        return len(ids)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _coll(self) -> Collection:
+        if self._collection is None:
+            raise StoreError("the store is closed; open it again with ArticleStore.open()")
+        return self._collection
+
+    def _guarded(self, action: str) -> contextlib.AbstractContextManager[None]:
+        return _guard(action, self._hint)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), _EMBED_BATCH):
+            vectors.extend(self._embeddings.embed_documents(texts[i : i + _EMBED_BATCH]))
+        for vector in vectors:
+            self._check_dimension(len(vector))
+        return vectors
+
+    def _check_dimension(self, got: int) -> None:
+        if got != self._dimension:
+            raise EmbeddingMismatchError(
+                f"got a {got}-dim vector, but the store holds {self._model} ({self._dimension} dims); "
+                "open the store with the embeddings it was built with (ASSISTANT_EMBEDDINGS)"
+            )
+
+    def _ids_where(self, where: Where, *, limit: int | None = None) -> list[str]:
+        with self._guarded("read chunk ids"):
+            return list(self._coll().get(where=cast(Any, where), limit=limit, include=[])["ids"])
+
+    def _pages(
+        self, where: Where | None, *, include_documents: bool
+    ) -> Iterator[tuple[str, str, Mapping[str, object]]]:
+        include = ["documents", "metadatas"] if include_documents else ["metadatas"]
+        offset = 0
+        while True:
+            with self._guarded("read chunks"):
+                got = self._coll().get(where=cast(Any, where), limit=_PAGE, offset=offset, include=cast(Any, include))
+            docs = got["documents"] or [""] * len(got["ids"])
+            metas = got["metadatas"] or [{}] * len(got["ids"])
+            yield from zip(got["ids"], docs, metas, strict=True)
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+
+# -- module helpers ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _guard(action: str, hint: str) -> Iterator[None]:
+    """Turn chromadb's exceptions into a StoreError that names the action and what to do."""
+    try:
+        yield
+    except _CHROMA_ERRORS as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise StoreError(f"could not {action}: {reason}; {hint}") from exc
+
+
+def _chroma_settings() -> ChromaSettings:
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _acquire_lock(data_dir: Path) -> FileLock:
+    """Take the exclusive lock on the data dir without waiting; a held lock means another assistant runs."""
+    with _guard(f"create the data folder {data_dir}", "set ASSISTANT_DATA_DIR to a writable folder"):
+        data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "store.lock"
+    lock = FileLock(path, timeout=0, thread_local=False, on_acquired=_write_pid)
+    try:
+        lock.acquire()
+    except Timeout:
+        pid = _read_pid(path)
+        raise StoreLockedError(
+            f"the store at {data_dir} is in use by another assistant process"
+            f"{f' (pid {pid})' if pid else ''}; stop it, or set ASSISTANT_DATA_DIR to another folder, "
+            "or use a Chroma server (CHROMA_HOST)"
+        ) from None
+    return lock
+
+
+def _write_pid(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
+def _read_pid(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        text = path.read_text().strip()
+        return text if text.isdigit() else ""
+    return ""
+
+
+def _guarded_persistent_client(path: Path) -> ClientAPI:
+    with _guard(f"open the embedded Chroma store at {path}", "check the folder, or move it away and ingest again"):
+        return chromadb.PersistentClient(path=path, settings=_chroma_settings())
+
+
+def _server_url(settings: Settings) -> str:
+    host = settings.chroma_host or "localhost"
+    if host.startswith(("http://", "https://")):
+        return host.rstrip("/")
+    bracketed = f"[{host}]" if ":" in host else host
+    return f"http://{bracketed}:{settings.chroma_port or 8000}"
+
+
+def _server_client(settings: Settings) -> ClientAPI:
+    """An HttpClient, after a heartbeat with a deadline: chromadb's own HTTP calls have no timeout at all."""
+    _probe_server(settings)
+    hint = f"check the Chroma server at {_server_url(settings)}"
+    with _guard("connect to the Chroma server", hint):
+        client = chromadb.HttpClient(
+            host=settings.chroma_host or "localhost", port=settings.chroma_port or 8000, settings=_chroma_settings()
+        )
+    _set_http_timeout(client, settings.chroma_timeout)
+    return client
+
+
+def _probe_server(settings: Settings) -> None:
+    url = _server_url(settings)
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=settings.chroma_timeout) as response:
+            response.read()
+    except (OSError, ValueError) as exc:
+        host, port = settings.chroma_host, settings.chroma_port or 8000
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(exc, urllib.error.HTTPError):
+            reason = f"HTTP {exc.code} {exc.reason} from /api/v2/heartbeat: not a Chroma 1.x server?"
+        raise StoreError(
+            f"cannot reach the Chroma server at {url} ({reason}); start it with "
+            f"`chroma run --host {host} --port {port}` or unset CHROMA_HOST to use the embedded store"
+        ) from exc
+
+
+def _http_sessions(client: ClientAPI) -> list[httpx.Client]:
+    """The httpx sessions of an HttpClient and of its internal admin client (each has its own); [] when embedded.
+
+    They are private attributes, hence looked up defensively.
+    """
+    servers = [getattr(client, "_server", None), getattr(getattr(client, "_admin_client", None), "_server", None)]
+    sessions = [getattr(server, "_session", None) for server in servers]
+    return [session for session in sessions if isinstance(session, httpx.Client)]
+
+
+def _set_http_timeout(client: ClientAPI, connect_timeout: float) -> None:
+    """Give chromadb's httpx sessions a deadline (created with timeout=None), so a dead server cannot hang us."""
+    for session in _http_sessions(client):
+        session.timeout = httpx.Timeout(_SERVER_READ_TIMEOUT, connect=connect_timeout)
+
+
+def _check_chunks(article: Article, chunks: Sequence[Chunk]) -> None:
+    for chunk in chunks:
+        if not chunk.text.strip():
+            raise ValueError(f"chunk {chunk.id} of article {article.id} has empty text; fix the chunker")
+        if chunk.article_id != article.id:
+            raise ValueError(f"chunk {chunk.id} belongs to article {chunk.article_id}, not {article.id}")
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "published": article.published.isoformat() if article.published else "",
+        "published_ord": article.published.toordinal() if article.published else 0,
+        "url": article.url or "",
+        "path": article.path or "",
+        "n": chunk.n,
+        "start": chunk.start,
+        "end": chunk.end,
+        "tokens": chunk.tokens,
+    }
+
+
+def _retrieved(
+    chunk_id: str, text: str | None, meta: Mapping[str, object] | None, similarity: float = 0.0
+) -> RetrievedChunk:
+    meta = meta or {}
+    published = _str(meta, "published")
+    return RetrievedChunk(
+        chunk_id=chunk_id,
+        article_id=_str(meta, "article_id"),
+        title=_str(meta, "title"),
+        source=_str(meta, "source") or "unknown",
+        published=date.fromisoformat(published) if published else None,
+        url=_str(meta, "url") or None,
+        text=text or "",
+        start=_int(meta, "start"),
+        end=_int(meta, "end"),
+        similarity=similarity,
+    )
+
+
+def _str(meta: Mapping[str, object], key: str) -> str:
+    value = meta.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _int(meta: Mapping[str, object], key: str) -> int:
+    value = meta.get(key)
+    return value if isinstance(value, int) else 0
