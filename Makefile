@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 JOBS   := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test browser bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ install: $(STAMP)
 run: install
 	$(PY) app.py
 
-test: install
+# The browser test drives Debian's Chromium; as root (CI) it is installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  echo ">>> Installing Debian's chromium for the browser test" && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo ">>> chromium is missing: install it (apt-get install chromium) or the browser test fails"
+
+test: install browser
 	$(PY) -m ruff check .
 	$(PY) -m mypy assistant
 	$(PY) -m pytest

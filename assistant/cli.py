@@ -85,7 +85,7 @@ def render_answer(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} ({c.source}, {c.published or 'date unknown'}) {c.chunk_id}")
+            lines.append(f"[{c.n}] {c.title} ({c.origin()}) {c.chunk_id}")
             lines.append(f'    "{c.quote}"')
     removed = [c for c in answer.claims if c.removed]
     if removed:

@@ -75,6 +75,11 @@ class Citation(_Strict):
     published: date | None = None
     url: str | None = None
 
+    def origin(self) -> str:
+        """'Outlet, date' for display, saying plainly what is unknown."""
+        source = self.source if self.source != "unknown" else "source unknown"
+        return f"{source}, {self.published.isoformat() if self.published else 'date unknown'}"
+
 
 class Claim(_Strict):
     """One assertion of an answer or brief, with its verdict."""

@@ -54,7 +54,7 @@ def answer_markdown(answer: Answer) -> str:
         return f"{answer.answer}\n\n_No source passage answers this question._"
     lines = [answer.answer, "", "**Sources**"]
     for c in answer.citations:
-        lines.append(f"[{c.n}] *{c.title}* ({c.source}, {c.published or 'date unknown'}): “{c.quote}”")
+        lines.append(f"[{c.n}] *{c.title}* ({c.origin()}): “{c.quote}”")
     flagged = [c for c in answer.claims if c.label != "supported"]
     if flagged:
         lines += ["", "**Not supported by the sources**" + (" (removed)" if flagged[0].removed else "")]
