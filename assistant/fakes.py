@@ -9,6 +9,7 @@ from the numbered sources in its prompt, citing them, or says the sources do not
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -24,10 +25,10 @@ from assistant.sentences import split_sentences
 
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
-    """a an the and or but of in on at to for from by with as is are was were be been being has have had
-    do does did this that these those it its their there here which who whom whose what when where why how
-    not no than then so such into over under about after before between during since until while also
-    he she they them his her we you i our your my me us will would can could should may might must""".split()
+    """a an the and or but of in on at to for from by with as is are was were be been being has have had do
+    does did this that these those it its their there here which who whom whose what when where why how not no
+    than then so such into over under about after before between during since until while also he she they
+    them his her we you i our your my me us will would can could should may might must""".split()
 )
 NO_ANSWER = "The sources do not say."
 
@@ -58,7 +59,7 @@ class HashingEmbeddings(Embeddings):
     def _embed(self, text: str) -> list[float]:
         vector = [0.0] * self.size
         words = content_words(text)
-        features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
         for feature in features:
             index, sign = self._bucket(feature)
             vector[index] += sign

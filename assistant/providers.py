@@ -176,8 +176,8 @@ class MiniLMEmbeddings(Embeddings):
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()
-                hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
                 self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
         return self._model
 
@@ -232,9 +232,9 @@ def chat_backend(settings: Settings) -> ChatBackend:
             n_threads=settings.local_threads,
             max_tokens=settings.answer_max_tokens,
         )
-        name = SMOLLM2_NAME if settings.local_model_path is None else path.name
+        label = SMOLLM2_NAME if settings.local_model_path is None else path.name
         return ChatBackend(
-            local, name, settings.local_n_ctx, local.count_tokens, top_k=3, answer_prompt="answer_extractive"
+            local, label, settings.local_n_ctx, local.count_tokens, top_k=3, answer_prompt="answer_extractive"
         )
     from langchain_openai import ChatOpenAI
 
@@ -265,9 +265,9 @@ def embedding_backend(settings: Settings) -> EmbeddingBackend:
     from langchain_openai import OpenAIEmbeddings
 
     name = settings.openai_embedding_model
-    embeddings = OpenAIEmbeddings(
+    embeddings = OpenAIEmbeddings(  # type: ignore[call-arg]  # pydantic aliases the mypy plugin does not see
         model=name,
-        api_key=_openai_key(settings),  # type: ignore[arg-type]
+        api_key=_openai_key(settings),
         base_url=settings.openai_base_url,
         timeout=settings.openai_timeout,
         max_retries=settings.openai_max_retries,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -82,7 +82,7 @@ def mmr(
     order: Sequence[str],
     *,
     relevance: dict[str, float],
-    vectors: dict[str, Sequence[float]],
+    vectors: Mapping[str, Sequence[float]],
     k: int,
     lambda_: float = 0.85,
     duplicate: float = 0.95,

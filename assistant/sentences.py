@@ -10,8 +10,8 @@ import re
 
 # Words after which a period never ends a sentence (titles, initials, dotted acronyms).
 _NEVER_END = frozenset(
-    """mr mrs ms dr prof sr jr st gen col lt sgt capt cmdr adm gov sen rep pres gov
-    no vs e.g i.e u.s u.n u.k e.u fig approx dept""".split()
+    """mr mrs ms dr prof sr jr st gen col lt sgt capt cmdr adm gov sen rep pres gov no vs e.g i.e u.s u.n u.k
+    e.u fig approx dept""".split()
 )
 # Words after which a period ends a sentence only when a capitalised word follows.
 _MAYBE_END = frozenset("inc ltd co corp etc a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec est".split())

@@ -122,7 +122,9 @@ class Assistant:
     def __enter__(self) -> Assistant:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- ingestion -----------------------------------------------------------------

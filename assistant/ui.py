@@ -16,7 +16,7 @@ from assistant.service import Assistant
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402  (analytics must be off before gradio is imported)
+import gradio as gr
 
 Message = dict[str, Any]
 LABEL_MARK = {"supported": "✅", "unsupported": "⚠️", "contradicted": "❌"}
@@ -96,4 +96,4 @@ def build_app(bot: Assistant) -> gr.Blocks:
         hidden_out = gr.JSON(visible=False)
         hidden_q.submit(lambda q: ask_api(bot, q), inputs=hidden_q, outputs=hidden_out, api_name="ask")
     app.queue(default_concurrency_limit=1, max_size=32)
-    return app
+    return app  # type: ignore[no-any-return]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from assistant import tokens
@@ -11,7 +13,6 @@ from assistant.prompts import load_prompt, parse_prompt
 from assistant.providers import MINILM_MAX_TOKENS, minilm_count_tokens
 from assistant.schemas import Article
 from assistant.sentences import split_sentences
-
 from tests.conftest import SEED_FILE
 
 
@@ -49,7 +50,7 @@ def test_chunks_are_exact_sentence_aligned_slices_within_minilm_limit() -> None:
         assert chunk.tokens == minilm_count_tokens(chunk.text) <= 120
     assert chunks[-1].end == len(article.text)
     # Neighbours overlap or touch: no sentence is lost between chunks.
-    for left, right in zip(chunks, chunks[1:], strict=False):
+    for left, right in itertools.pairwise(chunks):
         assert right.start <= left.end or not article.text[left.end : right.start].strip()
 
 
@@ -57,7 +58,7 @@ def test_chunks_overlap_when_sentences_fit() -> None:
     text = " ".join(f"Sentence number {i} is short." for i in range(40))
     article = Article(id="a", title="t", text=text)
     chunks = chunk_article(article, count_tokens=minilm_count_tokens, target_tokens=60, overlap_tokens=20)
-    assert all(right.start < left.end for left, right in zip(chunks, chunks[1:], strict=False))
+    assert all(right.start < left.end for left, right in itertools.pairwise(chunks))
 
 
 def test_an_over_long_sentence_is_cut_at_words_below_the_model_limit() -> None:
