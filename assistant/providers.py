@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,8 +31,8 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
-    from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
+    from transformers import BertModel
 
 # Model files come from installed packages; never let a library reach for a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -59,6 +60,49 @@ class ChatBackend:
     count_tokens: TokenCounter
     top_k: int = 5  # sources per question the model copes with: a 135M model loses the thread past about 3
     answer_prompt: str = "answer"  # small models do better copying the answering sentence than composing
+
+    def complete(self, messages: list[BaseMessage]) -> AIMessage:
+        """One reply; a backend failure becomes a ModelError that says what to check."""
+        with model_errors(f"the chat model '{self.name}'"):
+            reply = self.model.invoke(messages)
+        return reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply.content))
+
+
+@contextmanager
+def model_errors(what: str) -> Iterator[None]:
+    """Turn an OpenAI-compatible server's failure into a one-line ModelError."""
+    import openai
+
+    try:
+        yield
+    except openai.AuthenticationError as exc:
+        raise ModelError(f"{what} refused the API key (401); check OPENAI_API_KEY") from exc
+    except openai.NotFoundError as exc:
+        raise ModelError(f"{what} was not found on the server (404); check ASSISTANT_OPENAI_MODEL") from exc
+    except openai.APITimeoutError as exc:
+        raise ModelError(f"{what} did not answer in time; check the server or raise ASSISTANT_OPENAI_TIMEOUT") from exc
+    except openai.APIConnectionError as exc:
+        raise ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running") from exc
+    except openai.APIStatusError as exc:
+        raise ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}") from exc
+
+
+class _GuardedEmbeddings(Embeddings):
+    """Remote embeddings whose failures become ModelErrors."""
+
+    def __init__(self, inner: Embeddings, name: str) -> None:
+        self.inner = inner
+        self.name = name
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages on the server."""
+        with model_errors(f"the embedding model '{self.name}'"):
+            return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question on the server."""
+        with model_errors(f"the embedding model '{self.name}'"):
+            return self.inner.embed_query(text)
 
 
 @dataclass(frozen=True)
@@ -161,34 +205,56 @@ def _role(message: BaseMessage) -> str:
 
 
 class MiniLMEmbeddings(Embeddings):
-    """all-MiniLM-L6-v2 from its bundled files, on the CPU, unit-normalised."""
+    """all-MiniLM-L6-v2 from its bundled files on the CPU: BERT, mean pooling, unit length.
+
+    The same computation as sentence-transformers' pipeline for this model (a test holds
+    them equal), run through ``transformers`` directly: importing sentence-transformers
+    costs 10-15 s more on every command.
+    """
 
     def __init__(self, *, model_dir: Path | None = None, batch_size: int = 32) -> None:
         self.model_dir = model_dir or minilm_dir()
         self.batch_size = batch_size
-        self._model: SentenceTransformer | None = None
+        self._model: BertModel | None = None
         self._lock = threading.Lock()
 
-    def model(self) -> SentenceTransformer:
+    def model(self) -> BertModel:
         """Load the model once (a few seconds)."""
         with self._lock:
             if self._model is None:
-                from sentence_transformers import SentenceTransformer
+                from transformers import BertModel
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-                self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+                self._model = BertModel.from_pretrained(str(self.model_dir), local_files_only=True).eval()
         return self._model
+
+    def _batch(self, texts: list[str]) -> list[list[float]]:
+        import torch
+
+        tokenizer = _minilm_tokenizer()
+        encoded = [tokenizer.encode(t, add_special_tokens=True) for t in texts]
+        width = min(max(len(e.ids) for e in encoded), MINILM_MAX_TOKENS)
+        ids = torch.zeros((len(texts), width), dtype=torch.long)
+        mask = torch.zeros((len(texts), width), dtype=torch.long)
+        for row, enc in enumerate(encoded):
+            pieces = [*enc.ids[:width - 1], enc.ids[-1]] if len(enc.ids) > width else enc.ids
+            ids[row, : len(pieces)] = torch.tensor(pieces)
+            mask[row, : len(pieces)] = 1
+        with torch.inference_mode():
+            hidden = self.model()(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))[0]
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            vectors = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return [[float(x) for x in v] for v in vectors.tolist()]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages."""
-        if not texts:
-            return []
-        vectors = self.model().encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-        return [list(map(float, v)) for v in vectors]
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.batch_size):
+            out.extend(self._batch(texts[i : i + self.batch_size]))
+        return out
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a question."""
@@ -273,5 +339,6 @@ def embedding_backend(settings: Settings) -> EmbeddingBackend:
         max_retries=settings.openai_max_retries,
         check_embedding_ctx_length=False,
     )
-    dimension = _OPENAI_EMBEDDING_DIMENSIONS.get(name) or len(embeddings.embed_query("dimension probe"))
-    return EmbeddingBackend(embeddings, name, dimension, lambda t: tokens.count_tokens(t), 8191)
+    guarded = _GuardedEmbeddings(embeddings, name)
+    dimension = _OPENAI_EMBEDDING_DIMENSIONS.get(name) or len(guarded.embed_query("dimension probe"))
+    return EmbeddingBackend(guarded, name, dimension, lambda t: tokens.count_tokens(t), 8191)

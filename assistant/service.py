@@ -185,7 +185,7 @@ class Assistant:
             return question
         turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
         messages = load_prompt("rewrite").render(history=turns, question=question)
-        rewritten = " ".join(str(self.chat.model.invoke(messages).content).split())
+        rewritten = " ".join(str(self.chat.complete(messages).content).split())
         if not rewritten or len(rewritten) > 3 * len(question) + 200 or is_refusal(rewritten):
             return f"{history[-1][0]} {question}"
         return rewritten
@@ -228,7 +228,7 @@ class Assistant:
         if not chunks:
             return self._abstain(question, info)
         messages = load_prompt(self.chat.answer_prompt).render(sources=number_sources(chunks), question=query)
-        reply = self.chat.model.invoke(messages)
+        reply = self.chat.complete(messages)
         raw = str(reply.content)
         if reply.response_metadata.get("finish_reason") == "length":
             raw = drop_unfinished(raw)

@@ -61,3 +61,15 @@ def test_smollm2_pipeline_abstains_off_topic(local_bot: Assistant) -> None:
 def test_smollm2_pipeline_abstains_when_the_article_does_not_say(local_bot: Assistant) -> None:
     answer = local_bot.ask("How many people were wounded in Baalbek?")
     assert answer.abstained and not answer.citations
+
+
+def test_minilm_matches_the_sentence_transformers_pipeline(local_bot: Assistant) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.providers import minilm_dir
+
+    texts = ["Hezbollah launched over 100 Katyusha rockets.", "Short.", "word " * 400]
+    reference = SentenceTransformer(str(minilm_dir()), device="cpu").encode(texts, normalize_embeddings=True)
+    ours = local_bot.embedding.embeddings.embed_documents(texts)
+    for mine, theirs in zip(ours, reference, strict=True):
+        assert max(abs(a - float(b)) for a, b in zip(mine, theirs, strict=True)) < 1e-5
