@@ -227,7 +227,7 @@ class MiniLMEmbeddings(Embeddings):
 
                 hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-                self._model = BertModel.from_pretrained(str(self.model_dir), local_files_only=True).eval()
+                self._model = BertModel.from_pretrained(str(self.model_dir), local_files_only=True).eval()  # type: ignore[no-untyped-call]
         return self._model
 
     def _batch(self, texts: list[str]) -> list[list[float]]:
