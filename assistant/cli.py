@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--source", action="append", dest="sources", type=Path, required=True)
     check.add_argument("--text", type=Path, required=True)
     check.add_argument("--json", action="store_true")
+
+    run = commands.add_parser("eval", help="run the eval suite on a fresh store; exit 1 when a threshold is missed")
+    run.add_argument("--llm", dest="eval_llm", choices=["local", "openai", "fake"], help="chat model for this run")
+    run.add_argument("--out", type=Path, default=Path("evals/reports"), help="report folder (default evals/reports)")
+    run.add_argument("--evals-dir", type=Path, default=Path("evals"), help="datasets and thresholds.json")
     return parser
 
 
@@ -46,6 +51,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if args.llm:
         overrides["llm"] = args.llm
+    if getattr(args, "eval_llm", None):
+        overrides["llm"] = args.eval_llm
     if args.embeddings:
         overrides["embeddings"] = args.embeddings
     if args.data_dir:
@@ -132,6 +139,28 @@ def cmd_check(bot: Assistant, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the eval suite on a temporary store, print the metrics and report paths, name each missed threshold."""
+    import tempfile
+
+    from assistant.evaluation import eval_settings, render_table, run_eval
+
+    bar, update = _progress_bar("evaluating")
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
+        settings = eval_settings(settings, data_dir=Path(tmp))
+        try:
+            with Assistant.from_settings(settings) as bot:
+                report = run_eval(bot, evals_dir=args.evals_dir, out_dir=args.out, llm=settings.resolved_llm(),
+                                  progress=update)  # type: ignore[arg-type]
+        finally:
+            bar.close()  # type: ignore[attr-defined]
+    print(render_table(report))
+    print("\n".join(["", "reports:", *(f"  {path}" for path in report.files)]))
+    for missed in report.missed:
+        print(missed.line())
+    return 1 if report.missed else 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "check": cmd_check}
 
 
@@ -139,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "eval":  # builds its own assistant on a temporary store, never the user's
+            return cmd_eval(_settings(args), args)
         with Assistant.from_settings(_settings(args)) as bot:
             return COMMANDS[args.command](bot, args)
     except AssistantError as exc:
