@@ -212,9 +212,10 @@ class MiniLMEmbeddings(Embeddings):
     costs 10-15 s more on every command.
     """
 
-    def __init__(self, *, model_dir: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, *, model_dir: Path | None = None, batch_size: int = 32, threads: int = 1) -> None:
         self.model_dir = model_dir or minilm_dir()
         self.batch_size = batch_size
+        self.threads = threads
         self._model: BertModel | None = None
         self._lock = threading.Lock()
 
@@ -222,7 +223,12 @@ class MiniLMEmbeddings(Embeddings):
         """Load the model once (a few seconds)."""
         with self._lock:
             if self._model is None:
+                import torch
                 from transformers import BertModel
+
+                # Measured on the 2-core machines: one thread embeds a question in ~20 ms, two take ~500 ms
+                # (and batches are slower too), so torch gets one thread unless told otherwise.
+                torch.set_num_threads(self.threads)
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

