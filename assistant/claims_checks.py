@@ -368,29 +368,39 @@ class Index:
         return [w for w in dict.fromkeys(words) if not self.forms(w)]
 
 
-def find_problems(claim: Profile, evidence: Profile, index: Index, *, min_context: float) -> list[Problem]:
+def find_problems(
+    claim: Profile, evidence: Profile, index: Index, *, min_context: float, swap_context: float = 0.65
+) -> list[Problem]:
     """Everything in the claim that the aligned evidence contradicts or that no source states.
 
     An item missing from the aligned evidence may still come from another sentence (summaries fuse
     sentences), but only from one that speaks of the same thing: at least ``min_context`` of the
-    words around the item in the claim must be in that sentence.
+    words around the item in the claim must be in that sentence. Not so when the aligned evidence has
+    the item's very slot (``swap_context`` of its neighbours) filled by another value of its kind.
     """
-    problems = _item_problems(claim, evidence, index, min_context)
+    problems = _item_problems(claim, evidence, index, min_context, swap_context)
     problems += _negation_problems(claim, evidence)
     problems += _antonym_problems(claim, evidence)
     return problems
 
 
-def _item_problems(claim: Profile, evidence: Profile, index: Index, min_context: float) -> list[Problem]:
+def _item_problems(
+    claim: Profile, evidence: Profile, index: Index, min_context: float, swap_context: float
+) -> list[Problem]:
     problems: list[Problem] = []
     evidence_items = evidence.resolved(index.names)
     for item in claim.resolved(index.names):
         if _holds(item, evidence, index):
             continue
         context = claim.context(item)
-        if any(_holds(item, s, index) and index.share(context, s.stems) >= min_context for s in index.sentences):
-            continue
         rivals = [e.surface for e in evidence_items if e.kind == item.kind and not _in_claim(e, claim)]
+        # The aligned evidence has this very slot (the words around the item match) filled by another
+        # value: a swap, whatever other sentences say (e.g. "Hamas" put where the evidence says "Hezbollah").
+        same_slot = bool(rivals) and index.share(context, evidence.stems) >= swap_context
+        if not same_slot and any(
+            _holds(item, s, index) and index.share(context, s.stems) >= min_context for s in index.sentences
+        ):
+            continue
         if rivals:
             says = ", ".join(dict.fromkeys(rivals[:3]))
             problems.append(Problem("contradicted", f"{item.kind} {item.surface} not in evidence (says: {says})"))

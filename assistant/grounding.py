@@ -49,6 +49,9 @@ class Thresholds(BaseModel):
     min_alignment: float = Field(default=0.5, ge=0, le=1, description="Below this, nothing backs the claim.")
     min_alignment_lexical: float = Field(default=0.6, ge=0, le=1, description="The same without embeddings.")
     min_context: float = Field(default=0.25, ge=0, le=1, description="Share of a fact's neighbours a sentence needs.")
+    swap_context: float = Field(
+        default=0.65, ge=0, le=1, description="Neighbours shared with the evidence that make a changed name a swap."
+    )
     max_novel_share: float = Field(default=0.34, ge=0, le=1, description="Share of words no source has.")
     clause_novel_share: float = Field(default=0.6, ge=0, le=1, description="The same for one clause.")
 
@@ -118,7 +121,8 @@ class GroundingChecker:
 
     def _judge(self, claim: str, best: _Alignment, index: Index, sources: Sequence[SourceText]) -> Claim:
         mine = self._profile(claim)
-        problems = find_problems(mine, best.unit.profile, index, min_context=self.thresholds.min_context)
+        problems = find_problems(mine, best.unit.profile, index, min_context=self.thresholds.min_context,
+                                 swap_context=self.thresholds.swap_context)
         problems += self._novelty(claim, mine, index)
         floor = self.thresholds.min_alignment if self.embeddings else self.thresholds.min_alignment_lexical
         if best.score < floor:  # nothing aligns: no evidence can contradict the claim either
