@@ -115,6 +115,7 @@ class Answer(_Strict):
     claims: list[Claim] = Field(default_factory=list)
     model: str
     retrieval: RetrievalInfo
+    note: str = Field(default="", description="Why the assistant abstained, when it did.")
 
 
 class IngestReport(_Strict):

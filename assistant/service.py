@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from types import TracebackType
 
+from assistant.answerability import answers_question
 from assistant.articles import discover, read_file
 from assistant.chunking import chunk_article
 from assistant.citations import drop_unfinished, ground_answer, is_refusal
@@ -221,12 +222,12 @@ class Assistant:
             chunk_ids=[c.chunk_id for c in found.chunks],
         )
         if not found.chunks or (found.best_similarity < self.min_relevance and found.best_coverage < 0.5):
-            return self._abstain(question, info)
+            return self._abstain(question, info, note="nothing stored is about this question")
         chunks, dropped = self._pack(query, found.chunks)
         info = info.model_copy(update={"used": len(chunks), "dropped_for_budget": dropped,
                                        "chunk_ids": [c.chunk_id for c in chunks]})
         if not chunks:
-            return self._abstain(question, info)
+            return self._abstain(question, info, note="no source fits the model's context window")
         messages = load_prompt(self.chat.answer_prompt).render(sources=number_sources(chunks), question=query)
         reply = self.chat.complete(messages)
         raw = str(reply.content)
@@ -237,13 +238,19 @@ class Assistant:
             remove_unsupported=self.settings.grounding_policy == "remove",
         )
         if not grounded.citations or not grounded.text:
-            return self._abstain(question, info, claims=grounded.claims)
+            return self._abstain(question, info, claims=grounded.claims, note="no claim of the reply is supported")
+        supported = " ".join(c.text for c in grounded.claims if c.label == "supported")
+        fits = answers_question(question, supported)
+        if not fits.ok:
+            return self._abstain(question, info, claims=grounded.claims, note=fits.reason)
         return Answer(question=question, answer=grounded.text, abstained=False, citations=grounded.citations,
                       claims=grounded.claims, model=self.chat.name, retrieval=info)
 
-    def _abstain(self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None) -> Answer:
+    def _abstain(
+        self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None, note: str = ""
+    ) -> Answer:
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], claims=claims or [],
-                      model=self.chat.name, retrieval=info)
+                      model=self.chat.name, retrieval=info, note=note)
 
     # -- grounding -------------------------------------------------------------------
 
