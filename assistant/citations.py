@@ -130,10 +130,14 @@ def ground_answer(
     citations: dict[tuple[int, str], Citation] = {}
     claims: list[Claim] = []
     kept: list[str] = []
+    seen: set[str] = set()
     for sentence in cited_sentences(answer, valid=set(numbered)):
         if is_refusal(sentence.text) or not is_statement(sentence.text):
             continue
         for part in split_claims(sentence.text):
+            if " ".join(part.lower().split()) in seen:
+                continue  # overlapping chunks hold the same sentence; a model may copy it twice
+            seen.add(" ".join(part.lower().split()))
             cited_first = [_source(n, numbered[n]) for n in sentence.cited]
             rest = [s for s in everything if int(s.id) not in sentence.cited]
             claim = checker.verdict(part, cited_first + rest)

@@ -16,8 +16,8 @@ from datetime import date
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.fakes import content_words
 from assistant.schemas import RetrievedChunk
+from assistant.sentences import content_words
 from assistant.store import ArticleStore, build_filter
 
 

@@ -58,3 +58,24 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text`` as strings."""
     return [text[s:e] for s, e in sentence_spans(text)]
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    """a an the and or but of in on at to for from by with as is are was were be been being has have had do
+    does did this that these those it its their there here which who whom whose what when where why how not no
+    than then so such into over under about after before between during since until while also he she they
+    them his her we you i our your my me us will would can could should may might must""".split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words of ``text`` without stopwords, crudely stemmed (plural 's' dropped)."""
+    words = []
+    for word in _WORD.findall(text.lower()):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.append(word)
+    return words
