@@ -32,6 +32,7 @@ test: install browser
 	$(PY) -m ruff check .
 	$(PY) -m mypy assistant
 	$(PY) -m pytest
+	$(VENV)/bin/assistant eval --llm fake --out evals/reports/fake
 
 bench: install
 	$(PY) bench/grounding.py --split test
