@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.grounding import GroundingChecker, split_claims
+from assistant.grounding import split_claims
+from assistant.judge import Grounder
 from assistant.schemas import Citation, Claim, RetrievedChunk, SourceText
 from assistant.sentences import sentence_spans
 
@@ -121,7 +122,7 @@ def ground_answer(
     answer: str,
     *,
     chunks: Sequence[RetrievedChunk],
-    checker: GroundingChecker,
+    checker: Grounder,
     remove_unsupported: bool = True,
 ) -> Grounded:
     """Verify citations, align uncited sentences, label claims, and drop or flag the unsupported."""

@@ -85,6 +85,8 @@ def model_errors(what: str) -> Iterator[None]:
         raise ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running") from exc
     except openai.APIStatusError as exc:
         raise ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}") from exc
+    except openai.OpenAIError as exc:
+        raise ModelError(f"{what} failed: {str(exc).splitlines()[0][:200]}") from exc
 
 
 class _GuardedEmbeddings(Embeddings):

@@ -23,6 +23,7 @@ from assistant.citations import drop_unfinished, ground_answer, is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
+from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend, EmbeddingBackend, chat_backend, embedding_backend
 from assistant.retrieval import HybridRetriever
@@ -62,7 +63,7 @@ class Assistant:
         store: ArticleStore | Callable[[], ArticleStore],
         embedding: EmbeddingBackend,
         chat: ChatBackend,
-        checker: GroundingChecker,
+        checker: Grounder,
     ) -> None:
         self.settings = settings
         self._store = store if isinstance(store, ArticleStore) else None
@@ -92,7 +93,10 @@ class Assistant:
                 dimension=embedding.dimension,
             )
 
-        checker = GroundingChecker(embeddings=embedding.embeddings)
+        offline = GroundingChecker(embeddings=embedding.embeddings)
+        checker: Grounder = (
+            LLMJudge(model=chat.model, offline=offline) if settings.grounding_judge == "llm" else offline
+        )
         return cls(settings=settings, store=store, embedding=embedding, chat=chat, checker=checker)
 
     @property

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         default="remove", description="remove: drop unsupported claims; flag: keep and mark them."
     )
 
+    grounding_judge: Literal["offline", "llm"] = Field(
+        default="offline",
+        description="offline: the CPU checker alone; llm: the chat model judges claims, the offline checks veto.",
+    )
+
     host: str = Field(default="127.0.0.1", description="Address the Gradio app listens on.")
     port: int = Field(default=7860, ge=1, le=65535)
     seeds_dir: Path = Field(default=Path("seeds"), description="Ingested by the app when the store is empty.")

@@ -72,3 +72,18 @@ def test_openai_without_key_or_server_says_what_to_set(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         Assistant.from_settings(Settings(llm="openai", embeddings="fake", data_dir=tmp_path))
+
+
+def test_llm_judge_mode_is_wired_and_falls_back_to_the_offline_checker(
+    openai_stub: tuple[str, StubState], tmp_path: Path  # noqa: F811
+) -> None:
+    from assistant.judge import LLMJudge
+
+    base_url, state = openai_stub
+    with Assistant.from_settings(settings_for(base_url, tmp_path, grounding_judge="llm")) as bot:
+        assert isinstance(bot.checker, LLMJudge)
+        bot.ingest([SEEDS])
+        answer = bot.ask("Which areas in southern Lebanon were targeted?")
+    judged = [r for r in state.requests if "response_format" in r]
+    assert judged, "the judge asked the server for structured verdicts"
+    assert not answer.abstained and any("Khiam" in c.quote for c in answer.citations)
