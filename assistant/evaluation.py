@@ -229,6 +229,7 @@ class Row(BaseModel):
     question: str
     answer: str
     abstained: bool
+    note: str = ""
     seconds: float
     citations: list[dict[str, object]] = Field(default_factory=list)
     claims: list[dict[str, object]] = Field(default_factory=list)
@@ -326,7 +327,7 @@ def _row(asked: _Asked, judge: Judge) -> Row:
     failures += [f"kept {c.label} claim: {c.text}" for c in answer.claims if not c.removed and c.label != "supported"]
     return Row(
         id=item.id, kind=item.kind, question=item.question, answer=answer.answer, abstained=answer.abstained,
-        seconds=asked.seconds, facts_found=found, support_cited=cited, support_rank=rank,
+        note=answer.note, seconds=asked.seconds, facts_found=found, support_cited=cited, support_rank=rank,
         citations=_citations(answer), claims=_claims(answer),
         passed=not failures, failures=failures,
     )
@@ -357,7 +358,7 @@ def _planted_row(asked: _Asked, source_text: str) -> Row:
     caught = planted_error_caught(answer, source_text)
     return Row(
         id=asked.item.id, kind=asked.item.kind, question=asked.item.question, answer=answer.answer,
-        abstained=answer.abstained, seconds=asked.seconds,
+        abstained=answer.abstained, note=answer.note, seconds=asked.seconds,
         citations=_citations(answer), claims=_claims(answer),
         passed=caught, failures=[] if caught else [f"planted error passed as supported: {t}" for t in passed],
     )
@@ -447,6 +448,8 @@ def render_markdown(report: EvalReport) -> str:
     lines += ["", "## Failures", ""] + (["None."] if not failed else [])
     for label, row in failed:
         lines += [f"### {label}: {row.question}", "", f"Answer: {row.answer}", ""]
+        if row.note:
+            lines += [f"Abstained because: {row.note}", ""]
         lines += [f"- {failure}" for failure in row.failures] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
