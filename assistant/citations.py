@@ -118,6 +118,17 @@ def _source(n: int, chunk: RetrievedChunk) -> SourceText:
     return SourceText(id=str(n), text=chunk.text)
 
 
+def _verdict(checker: Grounder, claim: str, sources: list[SourceText]) -> Claim:
+    """The verdict against all sources, then against the one chunk it would cite: an answer sentence
+    must rest on the passage it cites, not on facts fused from several."""
+    verdict = checker.verdict(claim, sources)
+    if verdict.label != "supported" or verdict.evidence is None:
+        return verdict
+    cited = [s for s in sources if s.id == verdict.evidence.source]
+    alone = checker.verdict(claim, cited)
+    return verdict if alone.label == "supported" else alone
+
+
 def ground_answer(
     answer: str,
     *,
@@ -141,7 +152,7 @@ def ground_answer(
             seen.add(" ".join(part.lower().split()))
             cited_first = [_source(n, numbered[n]) for n in sentence.cited]
             rest = [s for s in everything if int(s.id) not in sentence.cited]
-            claim = checker.verdict(part, cited_first + rest)
+            claim = _verdict(checker, part, cited_first + rest)
             supported = claim.label == "supported" and claim.evidence is not None
             numbers: list[int] = []
             if supported and claim.evidence is not None:
