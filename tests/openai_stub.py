@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +20,7 @@ class StubState:
     """What the stub answers, and what it was asked."""
 
     fail_with: int | None = None
+    chat_reply: Callable[[dict[str, Any]], str] | None = None  # request body -> reply text; default: the fake model
     requests: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -49,12 +50,12 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 return
             if self.path.endswith("/chat/completions"):
                 prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
-                text = chat.respond(prompt)
+                text = state.chat_reply(body) if state.chat_reply else chat.respond(prompt)
                 self._send(200, {
                     "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "stub"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
+                    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                 "message": {"role": "assistant", "content": text, "refusal": None}}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 })
             elif self.path.endswith("/embeddings"):

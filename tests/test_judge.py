@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,17 +17,36 @@ from assistant.grounding import GroundingChecker
 from assistant.judge import Grounder, JudgeVerdict, LLMJudge
 from assistant.schemas import SourceText
 from tests.conftest import SEED_FILE
+from tests.openai_stub import StubState, openai_stub  # noqa: F401
 
 Reply = Callable[[str, list[str]], str]  # (claim, numbered evidence sentences) -> message content
 
 
-@dataclass
 class JudgeStub:
-    """What the judge stub answers, and the request bodies it received."""
+    """What the judge stub answers, and the request bodies it received (over the shared OpenAI stub)."""
 
-    reply: Reply = field(default=lambda claim, sentences: _verdict("unsupported", 0, "stub default"))
-    fail_with: int | None = None
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(self, state: StubState) -> None:
+        self.state = state
+        self.reply: Reply = lambda claim, sentences: _verdict("unsupported", 0, "stub default")
+        state.chat_reply = self._answer
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.state.requests
+
+    @property
+    def fail_with(self) -> int | None:
+        return self.state.fail_with
+
+    @fail_with.setter
+    def fail_with(self, status: int | None) -> None:
+        self.state.fail_with = status
+
+    def _answer(self, body: dict[str, Any]) -> str:
+        user = str(body["messages"][-1]["content"])
+        claim = re.search(r"^Claim: (.*)$", user, re.MULTILINE)
+        sentences = re.findall(r"^\[\d+\] (.*)$", user, re.MULTILINE)
+        return self.reply(claim.group(1) if claim else "", sentences)
 
 
 def _verdict(label: str, evidence: int, reason: str) -> str:
@@ -42,52 +57,11 @@ def _fixed(content: str) -> Reply:
     return lambda claim, sentences: content
 
 
-def _handler(stub: JudgeStub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-            stub.requests.append(body)
-            if stub.fail_with is not None:
-                self._send(stub.fail_with, {"error": {"message": "stub failure", "type": "server_error"}})
-                return
-            user = str(body["messages"][-1]["content"])
-            claim = re.search(r"^Claim: (.*)$", user, re.MULTILINE)
-            sentences = re.findall(r"^\[\d+\] (.*)$", user, re.MULTILINE)
-            content = stub.reply(claim.group(1) if claim else "", sentences)
-            self._send(200, {
-                "id": "chatcmpl-judge", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", "stub-judge"),
-                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                             "message": {"role": "assistant", "content": content, "refusal": None}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            })
-
-    return Handler
-
-
 @pytest.fixture
-def judge_stub() -> Iterator[tuple[str, JudgeStub]]:
+def judge_stub(openai_stub: tuple[str, StubState]) -> tuple[str, JudgeStub]:  # noqa: F811
     """(base_url, stub) of a running judge server; it stops after the test."""
-    stub = JudgeStub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", stub
-    finally:
-        server.shutdown()
-        server.server_close()
+    base_url, state = openai_stub
+    return base_url, JudgeStub(state)
 
 
 @pytest.fixture
