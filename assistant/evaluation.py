@@ -473,7 +473,7 @@ def render_chart(report: EvalReport, path: Path) -> None:
                 va="center", fontsize=8)
     ax.set_xlim(0, 1.1)
     ax.invert_yaxis()
-    ax.set_title(f"eval, llm {report.llm} ({report.model}); black bar = threshold")
+    ax.set_title(f"eval, llm {report.llm}: {report.model}\n(black bar = threshold)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
