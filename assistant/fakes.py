@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import math
 import re
-from collections.abc import Sequence
 from typing import Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -160,8 +159,3 @@ class FakeChatModel(BaseChatModel):
 def fake_chat_model(*, mode: FakeMode = "quote") -> FakeChatModel:
     """The shipped fake chat model."""
     return FakeChatModel(mode=mode)
-
-
-def batched(items: Sequence[str], size: int) -> list[list[str]]:
-    """Split ``items`` into lists of at most ``size``."""
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]

@@ -244,7 +244,7 @@ class Assistant:
         if not grounded.citations or not grounded.text:
             return self._abstain(question, info, claims=grounded.claims, note="no claim of the reply is supported")
         supported = " ".join(c.text for c in grounded.claims if c.label == "supported")
-        fits = answers_question(question, supported)
+        fits = answers_question(query, supported)
         if not fits.ok:
             return self._abstain(question, info, claims=grounded.claims, note=fits.reason)
         return Answer(question=question, answer=grounded.text, abstained=False, citations=grounded.citations,
