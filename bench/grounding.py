@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from collections import Counter
@@ -31,6 +29,7 @@ if str(ROOT) not in sys.path:
 from assistant.grounding import GroundingChecker  # noqa: E402
 from assistant.providers import MiniLMEmbeddings  # noqa: E402
 from assistant.schemas import SourceText  # noqa: E402
+from bench.common import machine, table  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "summedits" / "summedits_news.json"
 
@@ -96,11 +95,6 @@ def metrics(pairs: Sequence[Pair], predictions: Sequence[bool]) -> dict[str, flo
     }
 
 
-def machine() -> dict[str, str | int | None]:
-    """Where the figures were measured."""
-    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print one JSON object (``--json``) or a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -144,19 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for pair, pred, why in zip(pairs, predictions, reasons, strict=True):
                 row = {"id": pair.id, "consistent": pair.consistent, "predicted": pred, "edit_types": pair.edit_types}
                 out.write(json.dumps({**row, "summary": pair.summary, "reasons": why}) + "\n")
-    print(json.dumps(result) if args.json else _table(result))
+    print(json.dumps(result) if args.json else table(result, width=40))
     return 0
-
-
-def _table(result: dict[str, object]) -> str:
-    lines = [f"{'metric':<40} value", "-" * 52]
-    for key, value in result.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                lines.append(f"{key + '.' + sub:<40} {v}")
-        else:
-            lines.append(f"{key:<40} {value}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

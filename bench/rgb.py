@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -64,6 +62,7 @@ from assistant.schemas import Answer, GroundingReport, SourceText  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import ArticleStore  # noqa: E402
+from bench.common import machine, table  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "rgb" / "en_fact.json"
 LOCAL_NEGATIVE_LIMIT = 30
@@ -392,17 +391,6 @@ def _rate(hits: int, total: int) -> float | None:
     return round(hits / total, 4) if total else None
 
 
-def machine() -> dict[str, str | int | None]:
-    """Where the figures were measured."""
-    cpu = None
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                    if line.startswith("model name")), None)
-    return {"cpu": cpu or platform.processor() or None, "cpu_count": os.cpu_count(),
-            "platform": platform.platform(), "python": platform.python_version()}
-
-
 def code_version() -> str | None:
     """The project's git commit, with "+changes" when the working tree differs from it."""
     try:
@@ -506,23 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result) if args.json else _table(result))
+    print(json.dumps(result) if args.json else table(result, width=72))
     return 0
-
-
-def _table(result: dict[str, object]) -> str:
-    lines = [f"{'figure':<72} value", "-" * 86]
-    for key, value in result.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                if isinstance(v, dict):
-                    for leaf, w in v.items():
-                        lines.append(f"{key + '.' + sub + '.' + leaf:<72} {w}")
-                else:
-                    lines.append(f"{key + '.' + sub:<72} {v}")
-        else:
-            lines.append(f"{key:<72} {value}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
