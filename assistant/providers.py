@@ -58,7 +58,7 @@ class ChatBackend:
     name: str
     context_window: int
     count_tokens: TokenCounter
-    top_k: int = 5  # sources per question the model copes with: a 135M model loses the thread past about 3
+    top_k: int = 5  # sources per question; 3 for SmolLM2-135M, picked by trying 2, 3 and 5 on the seed questions
     answer_prompt: str = "answer"  # small models do better copying the answering sentence than composing
 
     def complete(self, messages: list[BaseMessage]) -> AIMessage:
@@ -211,7 +211,7 @@ class MiniLMEmbeddings(Embeddings):
 
     The same computation as sentence-transformers' pipeline for this model (a test holds
     them equal), run through ``transformers`` directly: importing sentence-transformers
-    costs 10-15 s more on every command.
+    costs 1.4-3.5 s more on every command (``bench/cpu_choices.py``).
     """
 
     def __init__(self, *, model_dir: Path | None = None, batch_size: int = 32, threads: int = 1) -> None:
@@ -228,8 +228,8 @@ class MiniLMEmbeddings(Embeddings):
                 import torch
                 from transformers import BertModel
 
-                # Measured on the 2-core machines: one thread embeds a question in ~20 ms, two take ~500 ms
-                # (and batches are slower too), so torch gets one thread unless told otherwise.
+                # bench/cpu_choices.py on 2 cores: idle, one and two threads embed a question alike (~20 ms);
+                # with one other busy process, two threads take twice as long. So one, unless told otherwise.
                 torch.set_num_threads(self.threads)
                 from transformers.utils import logging as hf_logging
 
