@@ -318,13 +318,8 @@ def _read_sidecar(path: Path) -> _Meta:
         return _Meta()
     where = str(sidecar)
     text = _decode(_read_bytes(sidecar), where)
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ArticleError(where, f"invalid JSON (line {err.lineno}: {err.msg.lower()})") from None
-    if not isinstance(record, dict):
-        raise ArticleError(where, "must be a JSON object with title, source, url or published")
-    _check_keys(record, _META_KEYS, where)
+    record = _json_object(text, where, keys=_META_KEYS, at="line {lineno}: {msg}",
+                          shape="must be a JSON object with title, source, url or published")
     return _meta_from_record(record, where)
 
 
@@ -464,14 +459,24 @@ def _read_html(text: str, where: str) -> tuple[str, _Meta]:
     return body, _html_meta(tree, where)
 
 
-def _jsonl_record(line: str, where: str) -> dict[str, object]:
+def _json_object(
+    text: str, where: str, *, keys: frozenset[str], at: str, shape: str
+) -> dict[str, object]:
+    """Parse one JSON object whose keys are all in ``keys``; ``at`` words a syntax error, ``shape`` a non-object."""
     try:
-        record = json.loads(line)
+        record = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ArticleError(where, f"invalid JSON ({err.msg.lower()} at column {err.colno})") from None
+        detail = at.format(lineno=err.lineno, colno=err.colno, msg=err.msg.lower())
+        raise ArticleError(where, f"invalid JSON ({detail})") from None
     if not isinstance(record, dict):
-        raise ArticleError(where, "each line must be a JSON object with a 'text' key")
-    _check_keys(record, _JSONL_KEYS, where)
+        raise ArticleError(where, shape)
+    _check_keys(record, keys, where)
+    return record
+
+
+def _jsonl_record(line: str, where: str) -> dict[str, object]:
+    record = _json_object(line, where, keys=_JSONL_KEYS, at="{msg} at column {colno}",
+                          shape="each line must be a JSON object with a 'text' key")
     if "text" not in record:
         raise ArticleError(where, "missing required key 'text'")
     if not isinstance(record["text"], str):
