@@ -21,6 +21,7 @@ from assistant.articles import discover, read_file
 from assistant.chunking import chunk_article
 from assistant.citations import drop_unfinished, ground_answer, is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
+from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
 from assistant.judge import Grounder, LLMJudge
@@ -30,15 +31,18 @@ from assistant.retrieval import HybridRetriever
 from assistant.schemas import (
     Answer,
     Article,
+    ArticleSummary,
     Claim,
     GroundingReport,
     IngestReport,
     RetrievalInfo,
     RetrievedChunk,
     SourceText,
+    StoreStatus,
 )
 from assistant.settings import Settings
 from assistant.store import ArticleStore
+from assistant.uploads import display_name, read_upload
 
 Progress = Callable[[int, int, str], None]
 History = Sequence[tuple[str, str]]
@@ -255,6 +259,56 @@ class Assistant:
     ) -> Answer:
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], claims=claims or [],
                       model=self.chat.name, retrieval=info, note=note)
+
+    # -- the library (used by the app) ---------------------------------------------------
+
+    def ingest_uploads(
+        self, files: Sequence[tuple[str, bytes]], *, max_bytes: int, progress: Progress | None = None
+    ) -> IngestReport:
+        """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
+        report = IngestReport()
+        for done, (name, data) in enumerate(files, start=1):
+            try:
+                articles = read_upload(name, data, max_bytes=max_bytes)
+            except ArticleError as exc:
+                report.errors.append(str(exc))
+            else:
+                self._ingest_file(Path(articles[0].path or name), articles, report)
+            if progress is not None:
+                progress(done, len(files), display_name(name))
+        return report
+
+    def library(self, query: str = "") -> list[ArticleSummary]:
+        """Stored articles, newest first; ``query`` keeps those whose title, outlet or file name contain it."""
+        needle = " ".join(query.split()).casefold()
+        articles = self.store.list_articles()
+        if not needle:
+            return articles
+        return [a for a in articles if needle in f"{a.title} {a.source} {a.path or ''}".casefold()]
+
+    def delete_article(self, article_id: str) -> int:
+        """Remove one article and its chunks; returns the chunks removed."""
+        removed = self.store.delete_article(article_id)
+        if not removed:
+            raise InputError(f"no stored article has the id {article_id!r}; refresh the library and pick again")
+        return removed
+
+    def outlets(self) -> list[str]:
+        """The outlets of the stored articles, for the source filter."""
+        return sorted({a.source for a in self.store.list_articles()}, key=str.casefold)
+
+    def suggested_questions(self, *, limit: int = 4) -> list[str]:
+        """Questions about the names the newest articles repeat, as examples for a new reader."""
+        newest = [f"{a.id}:0" for a in self.store.list_articles()[:8]]
+        return example_questions((c.text for c in self.store.get_chunks(newest)), limit=limit)
+
+    def status(self) -> StoreStatus:
+        """Which models run and where the store lives, with its counts."""
+        articles = self.store.list_articles()
+        return StoreStatus(
+            chat_model=self.chat.name, embeddings=self.embedding.name, store=self.store.location,
+            articles=len(articles), chunks=sum(a.chunks for a in articles),
+        )
 
     # -- grounding -------------------------------------------------------------------
 
