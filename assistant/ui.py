@@ -151,7 +151,8 @@ LIBRARY_HEADERS = ["Title", "Outlet", "Date", "Chunks", "From"]
 
 def library_rows(articles: Sequence[ArticleSummary]) -> list[list[str | int]]:
     """Table rows for the library."""
-    return [[a.title, a.source, a.published.isoformat() if a.published else "unknown", a.chunks, a.path or ""]
+    return [[a.title, a.source, a.published.isoformat() if a.published else "unknown", a.chunks,
+             Path(a.path).name if a.path and not a.path.startswith("upload:") else a.path or ""]
             for a in articles]
 
 
@@ -308,7 +309,8 @@ def _library_tab(bot: Assistant, status: gr.HTML, app: gr.Blocks) -> None:
         with gr.Column(scale=3):
             search = gr.Textbox(label="Search the library", placeholder="title, outlet or file name")
             table = gr.Dataframe(headers=LIBRARY_HEADERS, interactive=False, wrap=True, elem_id="library",
-                                 datatype=["str", "str", "str", "number", "str"])
+                                 datatype=["str", "str", "str", "number", "str"],
+                                 column_widths=["42%", "16%", "12%", "9%", "21%"])
             with gr.Row():
                 chosen = gr.Markdown("Click a row to select an article.")
                 delete = gr.Button("Delete selected", variant="stop", size="sm", scale=0)
@@ -404,7 +406,9 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "allowed_paths": [],
         "css": CSS,
         "head": HEAD,
-        "theme": gr.themes.Soft(primary_hue="blue", neutral_hue="slate"),
+        "theme": gr.themes.Soft(primary_hue="blue", neutral_hue="slate",
+                                font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
+                                font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]),
         "footer_links": [],
     }
 

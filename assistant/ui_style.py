@@ -49,6 +49,7 @@ a.cite:hover { text-decoration: underline; }
 .brief ul { margin: 4px 0 12px 18px; }
 .quality { margin: 6px 0; }
 .quality ul { font-size: 0.85rem; }
+#library table, #library td, #library th { font-family: var(--font) !important; font-size: 0.9rem; }
 footer { display: none !important; }
 """
 

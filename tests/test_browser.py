@@ -58,6 +58,12 @@ def _open(browser: Any, url: str) -> Any:
     return page
 
 
+def _wait_for_text(page: Any, selector: str, text: str, *, timeout: int = 30_000) -> None:
+    """Wait until the element's visible text contains ``text`` (table cells render twice, one hidden)."""
+    page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)",
+                           arg=[selector, text], timeout=timeout)
+
+
 def _ask(page: Any, question: str) -> None:
     box = page.get_by_label("Question")
     box.fill(question)
@@ -95,11 +101,11 @@ def test_two_browsers_see_only_their_own_conversations(browser: Any, app_url: st
 def test_an_uploaded_file_appears_in_the_library(browser: Any, app_url: str) -> None:
     page = _open(browser, app_url)
     page.get_by_role("tab", name="Library").click()
-    page.locator("#library").get_by_text("Israeli strikes hit").first.wait_for(timeout=30_000)
+    _wait_for_text(page, "#library", "Israeli strikes hit")
     page.locator("#upload input[type=file]").set_input_files([str(DATA / "wire.jsonl"), str(DATA / "council.md")])
     page.get_by_role("button", name="Add to library").click()
-    page.locator("#upload-report").get_by_text("3 new").first.wait_for(timeout=60_000)
-    page.locator("#library").get_by_text("Aid convoy reaches villages").first.wait_for(timeout=30_000)
+    _wait_for_text(page, "#upload-report", "3 new", timeout=60_000)
+    _wait_for_text(page, "#library", "Aid convoy reaches villages")
     page.screenshot(path=str(SHOT_DIR / "library.png"))
     table = page.locator("#library").inner_text()
     assert "Municipal council approves shelter plan" in table and "Example Wire" in table
