@@ -1,8 +1,8 @@
 """The one seam between the chat and the answer path: a stream of stages, draft text and the final answer.
 
-The app renders whatever this yields; when the facade can stream (``Assistant.ask_stream``)
-the draft appears as the model writes it, otherwise the stages are shown around one
-blocking ``Assistant.ask`` call. Either way the last event is the checked ``Answer``.
+The app renders whatever this yields: the stages of ``Assistant.ask_stream``, the model's
+draft as it grows (whole text so far, so the view never has to keep state), and last the
+checked ``Answer`` that replaces the draft.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from assistant.answering import AnswerEvent, StageEvent, TokenEvent
 from assistant.schemas import Answer
 from assistant.service import Assistant
 
@@ -53,9 +54,15 @@ def stream_answer(
 ) -> Iterator[ChatEvent]:
     """Events for one question, ending with ``Final``; errors propagate as AssistantError."""
     filters = filters or Filters()
-    yield Stage("retrieving")
-    yield Stage("writing")
-    answer = bot.ask(
+    draft = ""
+    events = bot.ask_stream(
         question, history=history, sources=list(filters.sources) or None, since=filters.since, until=filters.until
     )
-    yield Final(answer)
+    for event in events:
+        if isinstance(event, StageEvent):
+            yield Stage(event.stage)
+        elif isinstance(event, TokenEvent):
+            draft += event.text
+            yield Draft(draft)
+        elif isinstance(event, AnswerEvent):
+            yield Final(event.answer)

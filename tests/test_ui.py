@@ -31,7 +31,10 @@ def _run_chat(bot: Assistant, question: str, turns: list[dict[str, str]] | None 
 
 def test_chat_streams_stages_then_the_checked_answer_with_cards(seeded_bot: Assistant) -> None:
     steps = _run_chat(seeded_bot, QUESTION)
-    assert "Searching the articles" in steps[0][0][-1]["content"]
+    bubbles = [step[0][-1]["content"] for step in steps]
+    assert "Searching the articles" in bubbles[0]
+    assert any('class="draft"' in b and "Khiam" in b for b in bubbles[:-1])  # the unchecked draft, shown as such
+    assert any("Checking every claim" in b for b in bubbles)
     history, panel, box, turns = steps[-1]
     assert box == "" and [m["role"] for m in history] == ["user", "assistant"]
     bubble = history[1]["content"]
@@ -54,13 +57,13 @@ def test_a_card_per_chunk_holds_the_quote_highlighted_in_the_chunk(seeded_bot: A
 
 def test_follow_ups_get_this_sessions_history(seeded_bot: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[object] = []
-    real_ask = seeded_bot.ask
+    real_stream = seeded_bot.ask_stream
 
-    def spy(question: str, **kwargs: Any) -> Answer:
+    def spy(question: str, **kwargs: Any) -> Iterator[Any]:
         seen.append(kwargs["history"])
-        return real_ask(question, **kwargs)
+        return real_stream(question, **kwargs)
 
-    monkeypatch.setattr(seeded_bot, "ask", spy)
+    monkeypatch.setattr(seeded_bot, "ask_stream", spy)
     turns = _run_chat(seeded_bot, "What did Hezbollah launch?")[-1][3]
     _run_chat(seeded_bot, "How many?", turns)
     assert seen[0] == [] and seen[1][0][0] == "What did Hezbollah launch?"
