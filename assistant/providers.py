@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -85,6 +85,15 @@ class ChatBackend:
                     pieces.append(text)
                     yield text
         return AIMessage(content="".join(pieces).strip(), response_metadata=metadata)
+
+    def limited(self, max_tokens: int) -> ChatBackend:
+        """The same backend with its replies capped at ``max_tokens`` (one brief statement, not an essay)."""
+        model = self.model
+        if isinstance(model, LlamaCppChat):
+            model.llama()  # load once, so the copy shares the loaded weights
+        if "max_tokens" in type(model).model_fields and getattr(model, "max_tokens", None) != max_tokens:
+            model = model.model_copy(update={"max_tokens": max_tokens})
+        return replace(self, model=model)
 
 
 @contextmanager

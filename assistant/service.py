@@ -18,6 +18,8 @@ from types import TracebackType
 
 from assistant.answering import AnswerEvent, AnswerWriter, AskEvent, StageEvent
 from assistant.articles import discover, read_file
+from assistant.brief_schema import Brief, Provenance
+from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
 from assistant.citations import is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
@@ -320,6 +322,87 @@ class Assistant:
             chat_model=self.chat.name, embeddings=self.embedding.name, store=self.store.location,
             articles=len(articles), chunks=sum(a.chunks for a in articles),
         )
+
+    # -- briefs ----------------------------------------------------------------------
+
+    def brief_chunks(
+        self,
+        article_ids: Sequence[str] = (),
+        *,
+        topic: str | None = None,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[RetrievedChunk]:
+        """The chunks a brief is made from: the articles named, or the topic's hits grouped by article."""
+        if topic is not None:
+            topic = self._validate(topic)
+            found = self.retriever.retrieve(topic, k=max(4 * self.retriever.k, 12), sources=sources, since=since,
+                                            until=until)
+            if not found.chunks:
+                raise InputError(f"no stored article matches the topic '{topic}'; ingest articles about it first")
+            return sorted(found.chunks, key=lambda c: (c.article_id, c.start))
+        if not article_ids:
+            raise InputError("no article given; pass article ids or files, or --topic TEXT")
+        chunks: list[RetrievedChunk] = []
+        for article_id in dict.fromkeys(article_ids):
+            found_chunks = self.store.all_chunks(where={"article_id": article_id})
+            if not found_chunks:
+                raise InputError(f"article {article_id} is not stored; ingest its file first")
+            chunks += sorted(found_chunks, key=lambda c: c.start)
+        return chunks
+
+    def brief_settings(self, *, mode: str) -> dict[str, str | int | float | bool | None]:
+        """The settings that shape a brief: recorded in its provenance and in its fingerprint."""
+        return {
+            "mode": mode, "embeddings": self.embedding.name, "top_k": self.retriever.k,
+            "chunk_tokens": self.settings.chunk_tokens, "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
+            "grounding_judge": self.settings.grounding_judge, **BriefOptions().as_dict(),
+        }
+
+    def brief_provenance(
+        self,
+        chunks: Sequence[RetrievedChunk],
+        *,
+        topic: str | None = None,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Provenance:
+        """Model, prompts, settings and articles of a brief, and their fingerprint (known before any model call)."""
+        mode = "topic" if topic else ("merge" if len({c.article_id for c in chunks}) > 1 else "article")
+        settings = self.brief_settings(mode=mode)
+        if topic:
+            settings.update(topic=topic, sources=",".join(sources or []) or None,
+                            since=since.isoformat() if since else None, until=until.isoformat() if until else None)
+        prompts = prompt_hashes()
+        ids = sorted({c.article_id for c in chunks})
+        return Provenance(
+            model=self.chat.name, provider=self.settings.resolved_llm(), prompts=prompts, retrieval=settings,
+            articles={i: i for i in ids}, package_version=package_version(), created=now(),
+            fingerprint=fingerprint(article_ids=ids, settings={**settings, "model": self.chat.name}, prompts=prompts),
+        )
+
+    def brief(
+        self,
+        article_ids: Sequence[str] = (),
+        *,
+        topic: str | None = None,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        chunks: Sequence[RetrievedChunk] | None = None,
+    ) -> Brief:
+        """One neutral brief: of one article, of several merged into one story, or of a topic.
+
+        ``chunks`` (from ``brief_chunks``) lets a batch read the store once and brief in worker threads.
+        """
+        if chunks is None:
+            chunks = self.brief_chunks(article_ids, topic=topic, sources=sources, since=since, until=until)
+        provenance = self.brief_provenance(chunks, topic=topic, sources=sources, since=since, until=until)
+        tools = BriefTools(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
+                           count_tokens=self.chat.count_tokens)
+        return build_brief(chunks, tools=tools, provenance=provenance)
 
     # -- grounding -------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from matplotlib.figure import Figure
 
 from assistant import brief_view, render
+from assistant.brief_render import render_json, render_markdown
+from assistant.brief_schema import Brief
 from assistant.chat_stream import Draft, Filters, Final, Stage, stream_answer
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.schemas import Answer, ArticleSummary
@@ -212,19 +214,15 @@ def delete_selected(bot: Assistant, article_id: str | None) -> str:
 # -- briefs ---------------------------------------------------------------------------------------------
 
 
-def make_brief(bot: Assistant, article_ids: Sequence[str], topic: str) -> dict[str, Any]:
-    """The brief for the chosen articles or the topic, as the JSON of ``assistant brief``."""
+def make_brief(bot: Assistant, article_ids: Sequence[str], topic: str) -> Brief:
+    """The brief of the chosen articles (merged into one story), or of the topic when no article is chosen."""
     ids, topic = [i for i in article_ids if i], " ".join((topic or "").split())
     if not ids and not topic:
         raise InputError("choose articles from the library or type a topic, then make the brief")
-    build = getattr(bot, "brief", None)
-    if build is None:
-        raise ConfigError("briefs are not available in this build of the assistant; update it")
-    made = build(article_ids=ids or None, topic=topic or None)
-    return dict(made.model_dump(mode="json") if hasattr(made, "model_dump") else made)
+    return bot.brief(ids, topic=None if ids else topic)
 
 
-BriefOutputs = tuple[str, str, Figure | None, str | None, str | None, dict[str, Any]]
+BriefOutputs = tuple[str, str, Figure | None, str, str, dict[str, Any]]
 
 
 def brief(bot: Assistant, article_ids: Sequence[str] | None, topic: str | None) -> BriefOutputs:
@@ -233,10 +231,10 @@ def brief(bot: Assistant, article_ids: Sequence[str] | None, topic: str | None) 
     texts = _friendly(lambda: cited_texts(bot, brief_view.cited_chunk_ids(made)))
     folder = Path(tempfile.mkdtemp(prefix="assistant-brief-"))
     md_path, json_path = folder / "brief.md", folder / "brief.json"
-    md_path.write_text(brief_view.brief_markdown(made), encoding="utf-8")
-    json_path.write_text(brief_view.brief_json(made), encoding="utf-8")
+    md_path.write_text(render_markdown(made), encoding="utf-8")
+    json_path.write_text(render_json(made), encoding="utf-8")
     return (brief_view.brief_html(made, texts), brief_view.quality_html(made), brief_view.timeline_figure(made),
-            str(md_path), str(json_path), made)
+            str(md_path), str(json_path), made.model_dump(mode="json"))
 
 
 def article_choices(bot: Assistant) -> list[tuple[str, str]]:
@@ -262,7 +260,7 @@ def _chat_tab(bot: Assistant) -> gr.Dropdown:
                 examples = [gr.Button(q, size="sm", variant="secondary") for q in _examples(bot)]
             with gr.Accordion("Filters", open=False), gr.Row():
                 outlets = gr.Dropdown([ALL_OUTLETS, *_friendly(bot.outlets)], value=[], multiselect=True,
-                                      label="Outlets", elem_id="outlets")
+                                      label="Outlets", elem_id="outlets", allow_custom_value=True)
                 since = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="any date")
                 until = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="any date")
             new = gr.Button("New conversation", size="sm", variant="secondary")
@@ -345,6 +343,7 @@ def _briefs_tab(bot: Assistant) -> gr.Dropdown:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             picks = gr.Dropdown(article_choices(bot), multiselect=True, label="Articles from the library",
+                                allow_custom_value=True,
                                 elem_id="brief-articles")
             topic = gr.Textbox(label="…or a topic", placeholder="e.g. strikes in the Bekaa Valley")
             go = gr.Button("Make the brief", variant="primary")

@@ -14,11 +14,14 @@ from matplotlib.figure import Figure
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from assistant import brief_view, render, ui
+from assistant.brief_schema import TimelineEvent
 from assistant.errors import ConfigError
 from assistant.schemas import Answer, Citation, Claim, RetrievalInfo
 from assistant.service import Assistant
 from assistant.settings import Settings
 from tests.conftest import SEED_FILE
+
+DATA = Path(__file__).resolve().parent / "data" / "ui"
 
 QUESTION = "Which areas in southern Lebanon were targeted?"
 
@@ -187,34 +190,29 @@ def test_launch_is_loopback_unless_a_login_is_set() -> None:
     assert "s3cret-pass" not in repr(guarded)
 
 
-DOCUMENTED_BRIEF: dict[str, Any] = {
-    "headline": "Strikes on the Bekaa Valley",
-    "summary": [{"text": "Israeli jets struck the Bekaa Valley for a second day.", "citations": []}],
-    "key_facts": [], "positions": [], "contested": [], "unknowns": ["Casualty figures beyond two."],
-    "timeline": [{"date": "2024-02-26", "text": "First strikes", "citations": []},
-                 {"date": "2024-02-27", "text": "Second day of strikes", "citations": []}],
-    "sources": [], "grounded_fraction": 0.75, "lint": [], "provenance": {},
-}
-
-
-def _cite(bot: Assistant) -> dict[str, Any]:
-    answer = bot.ask(QUESTION)
-    return answer.citations[0].model_dump(mode="json")
-
-
-def test_brief_view_renders_cards_chart_and_files(seeded_bot: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
-    made = json.loads(json.dumps(DOCUMENTED_BRIEF))
-    made["key_facts"] = [{"text": "Khiam was among the locations targeted.", "citations": [_cite(seeded_bot)]}]
-    monkeypatch.setattr(ui, "make_brief", lambda bot, ids, topic: made)
-    html, quality, chart, md_path, json_path, data = ui.brief(seeded_bot, [], "Bekaa strikes")
-    assert "Key facts" in html and '<a class="cite" href="#src-b-' in html and "<mark>" in html
-    assert "grounded 75%" in quality and "no neutrality issues" in quality
-    assert isinstance(chart, Figure) and len(brief_view.timeline_points(made)) == 2
-    assert md_path and Path(md_path).read_text().startswith("# Strikes on the Bekaa Valley")
-    assert json_path and json.loads(Path(json_path).read_text()) == made == data
-    monkeypatch.undo()
+def test_a_brief_renders_with_cards_chart_and_files(seeded_bot: Assistant) -> None:
+    seeded_bot.ingest([DATA])
+    html, quality, chart, md_path, json_path, data = ui.brief(seeded_bot, [], "strikes in the Bekaa Valley")
+    tree = HTMLParser(html)
+    assert tree.css_first("h3.headline") is not None and tree.css("article.card mark")
+    marks = {a.attributes["href"] for a in tree.css("a.cite")}
+    cards = {f"#{node.attributes['id']}" for node in tree.css("[id^=src-b-]")}
+    assert marks and marks <= cards  # every [n] mark lands on a card
+    assert "grounded" in quality and "%" in quality
+    assert chart is None or isinstance(chart, Figure)
+    assert Path(md_path).read_text().startswith("# ") and json.loads(Path(json_path).read_text()) == data
+    assert set(data) >= {"headline", "summary", "key_facts", "timeline", "grounded_fraction", "lint", "provenance"}
     with pytest.raises(gr.Error, match="choose articles"):
         ui.brief(seeded_bot, [], " ")
+
+
+def test_a_timeline_with_dates_is_drawn(seeded_bot: Assistant) -> None:
+    made = seeded_bot.brief([a.id for a in seeded_bot.library()])
+    event = {"date": "2024-02-27", "when": "Tuesday", "statement": made.summary[0].model_dump()}
+    dated = made.model_copy(update={"timeline": [TimelineEvent.model_validate(event)]})
+    figure = brief_view.timeline_figure(dated)
+    assert isinstance(figure, Figure) and figure.axes[0].texts[0].get_text().startswith(made.summary[0].text[:20])
+    assert brief_view.timeline_figure(made.model_copy(update={"timeline": []})) is None
 
 
 def _free_port() -> int:
@@ -246,6 +244,8 @@ def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> Non
     assert off["abstained"] is True and off["citations"] == []
     history, panel, box = client.predict(QUESTION, [], [], "", "", api_name="/chat")
     assert "<mark>" in panel and box == "" and 'href="#src-1-1"' in history[-1]["content"][0]["text"]
+    html, quality, *_ = client.predict([], "Bekaa Valley strikes", api_name="/brief")
+    assert "article class=\"card\"" in html and "grounded" in quality
     note = tmp_path / "note.txt"
     note.write_text("Rescue teams reached the village of Kfar Kila on Tuesday, officials said.\n")
     assert "1 new" in client.predict([handle_file(str(note))], api_name="/upload")
