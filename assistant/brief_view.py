@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from matplotlib.dates import date2num
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from assistant.brief_schema import Brief, Statement
@@ -60,7 +60,7 @@ def brief_cards(brief: Brief, chunk_texts: Mapping[str, str]) -> list[Card]:
 
 
 def brief_html(brief: Brief, chunk_texts: Mapping[str, str]) -> str:
-    """The brief's sections (statements with linked marks) above its source cards, sanitised."""
+    """The brief's sections: statements with marks linking to the source cards, sanitised."""
     parts = [f'<h3 class="headline">{esc(brief.headline)}</h3>']
     parts.append(f'<ul class="summary">{"".join(_item(s) for s in brief.summary)}</ul>')
     parts.append(_section("Key facts", [_item(s) for s in brief.key_facts]))
@@ -75,10 +75,14 @@ def brief_html(brief: Brief, chunk_texts: Mapping[str, str]) -> str:
                                        for e in brief.timeline]))
     parts.append(_section("Not known yet", [f"<li>{esc(u.text)} <small>({esc(u.reason)})</small></li>"
                                             for u in brief.unknowns]))
+    return sanitise(f'<div class="brief">{"".join(parts)}</div>')
+
+
+def brief_sources_html(brief: Brief, chunk_texts: Mapping[str, str]) -> str:
+    """The brief's source cards; their ids are the targets of the brief's ``[n]`` marks."""
     cards = "".join(card_html(card, turn=0) for card in brief_cards(brief, chunk_texts))
     cards = cards.replace('id="src-0-', 'id="src-b-')
-    return sanitise(f'<div class="brief">{"".join(parts)}</div><h4>Sources</h4><section class="sources">{cards}'
-                    "</section>")
+    return sanitise(f'<section class="sources">{cards}</section>')
 
 
 def quality_html(brief: Brief) -> str:
@@ -113,10 +117,16 @@ def timeline_figure(brief: Brief) -> Figure | None:
     for (_, text), x, y in zip(points, xs, ys, strict=True):
         short = text if len(text) <= 70 else text[:67] + "…"
         ax.annotate(short, (x, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.xaxis_date()
+    locator = AutoDateLocator(minticks=2, maxticks=6)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    if len({day for day, _ in points}) > 1:
+        span = xs[-1] - xs[0] if xs[-1] != xs[0] else 1.0
+        ax.set_xlim(min(xs) - 0.1 * span, max(xs) + 1.2 * span)
+    else:
+        ax.set_xlim(xs[0] - 1, xs[0] + 4)
     ax.set_yticks([])
-    ax.margins(x=0.6 if len(points) > 1 else 0.0, y=0.3)
+    ax.margins(y=0.3)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    fig.autofmt_xdate()
     return fig

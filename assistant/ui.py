@@ -222,19 +222,20 @@ def make_brief(bot: Assistant, article_ids: Sequence[str], topic: str) -> Brief:
     return bot.brief(ids, topic=None if ids else topic)
 
 
-BriefOutputs = tuple[str, str, Figure | None, str, str, dict[str, Any]]
+BriefOutputs = tuple[str, str, str, Figure | None, str, str, dict[str, Any]]
 
 
 def brief(bot: Assistant, article_ids: Sequence[str] | None, topic: str | None) -> BriefOutputs:
-    """The brief tab: rendered brief, its quality line, timeline chart, and .md/.json files to download."""
+    """The brief tab: the brief, its source cards, quality line, timeline chart, .md/.json files, and its JSON."""
     made = _friendly(lambda: make_brief(bot, article_ids or [], topic or ""))
     texts = _friendly(lambda: cited_texts(bot, brief_view.cited_chunk_ids(made)))
     folder = Path(tempfile.mkdtemp(prefix="assistant-brief-"))
     md_path, json_path = folder / "brief.md", folder / "brief.json"
     md_path.write_text(render_markdown(made), encoding="utf-8")
     json_path.write_text(render_json(made), encoding="utf-8")
-    return (brief_view.brief_html(made, texts), brief_view.quality_html(made), brief_view.timeline_figure(made),
-            str(md_path), str(json_path), made.model_dump(mode="json"))
+    return (brief_view.brief_html(made, texts), brief_view.brief_sources_html(made, texts),
+            brief_view.quality_html(made), brief_view.timeline_figure(made), str(md_path), str(json_path),
+            made.model_dump(mode="json"))
 
 
 def article_choices(bot: Assistant) -> list[tuple[str, str]]:
@@ -341,23 +342,25 @@ def _library_tab(bot: Assistant, status: gr.HTML, app: gr.Blocks) -> None:
 
 def _briefs_tab(bot: Assistant) -> gr.Dropdown:
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=1, min_width=260):
             picks = gr.Dropdown(article_choices(bot), multiselect=True, label="Articles from the library",
-                                allow_custom_value=True,
-                                elem_id="brief-articles")
+                                allow_custom_value=True, elem_id="brief-articles")
             topic = gr.Textbox(label="…or a topic", placeholder="e.g. strikes in the Bekaa Valley")
             go = gr.Button("Make the brief", variant="primary")
-            quality = gr.HTML()
+            quality = gr.HTML(elem_id="brief-quality")
             with gr.Row():
                 md = gr.DownloadButton("Download .md", size="sm", elem_id="download-md")
                 js = gr.DownloadButton("Download .json", size="sm", elem_id="download-json")
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=380):
             shown = gr.HTML('<p class="empty">Choose articles or type a topic, then make the brief.</p>',
                             elem_id="brief")
-            chart = gr.Plot(label="Timeline", show_label=True)
+            chart = gr.Plot(label="Timeline", show_label=True, elem_id="timeline")
+        with gr.Column(scale=2, min_width=300):
+            gr.HTML("<h4 class='panel-title'>Sources</h4>")
+            cards = gr.HTML(render.EMPTY_SOURCES.replace("Ask a question", "Make a brief"), elem_id="brief-sources")
     data = gr.JSON(visible=False)
-    go.click(lambda a, t: brief(bot, a, t), inputs=[picks, topic], outputs=[shown, quality, chart, md, js, data],
-             api_name="brief", concurrency_limit=1)
+    go.click(lambda a, t: brief(bot, a, t), inputs=[picks, topic],
+             outputs=[shown, cards, quality, chart, md, js, data], api_name="brief", concurrency_limit=1)
     return picks
 
 

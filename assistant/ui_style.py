@@ -18,7 +18,7 @@ CSS = """
 .status small { display: block; color: var(--body-text-color-subdued); font-size: 0.7rem;
   text-transform: uppercase; letter-spacing: 0.04em; }
 .panel-title { margin: 4px 0 0 0; }
-#sources { max-height: 640px; overflow-y: auto; padding-right: 4px; }
+#sources, #brief-sources { max-height: 72vh; overflow-y: auto; padding-right: 4px; }
 .sources .empty, .empty { color: var(--body-text-color-subdued); font-style: italic; }
 .card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px; margin: 0 0 10px 0;
   background: var(--background-fill-primary); transition: box-shadow .3s, border-color .3s; }

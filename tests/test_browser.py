@@ -111,3 +111,30 @@ def test_an_uploaded_file_appears_in_the_library(browser: Any, app_url: str) -> 
     assert "Municipal council approves shelter plan" in table and "Example Wire" in table
     assert "upload:council.md" in table
     assert "4 articles" in page.locator("#status").inner_text()
+
+
+def test_a_brief_is_made_shown_and_downloaded(browser: Any, app_url: str, seeded_bot: Assistant,
+                                              tmp_path: Path) -> None:
+    seeded_bot.ingest([DATA])
+    page = _open(browser, app_url)
+    page.get_by_role("tab", name="Briefs").click()
+    page.get_by_label("…or a topic").fill("strikes in the Bekaa Valley")
+    page.get_by_role("button", name="Make the brief").click()
+    page.locator("#brief-sources article.card mark").first.wait_for(timeout=120_000)
+    page.locator("#download-md").wait_for(timeout=10_000)
+    page.locator("#brief a.cite").first.click()
+    page.locator("#brief-sources article.card.flash").first.wait_for(timeout=5_000)
+    page.screenshot(path=str(SHOT_DIR / "brief.png"))
+    with page.expect_download(timeout=30_000) as md:
+        page.locator("#download-md").click()
+    with page.expect_download(timeout=30_000) as js:
+        page.locator("#download-json").click()
+    md_file, json_file = tmp_path / "brief.md", tmp_path / "brief.json"
+    md.value.save_as(md_file)
+    js.value.save_as(json_file)
+    assert md_file.read_text().startswith("# ") and "## Sources" in md_file.read_text()
+    import json
+
+    data = json.loads(json_file.read_text())
+    assert data["headline"] in page.locator("#brief").inner_text()
+    assert "grounded" in page.locator("#brief-quality").inner_text()

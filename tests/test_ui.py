@@ -192,11 +192,11 @@ def test_launch_is_loopback_unless_a_login_is_set() -> None:
 
 def test_a_brief_renders_with_cards_chart_and_files(seeded_bot: Assistant) -> None:
     seeded_bot.ingest([DATA])
-    html, quality, chart, md_path, json_path, data = ui.brief(seeded_bot, [], "strikes in the Bekaa Valley")
-    tree = HTMLParser(html)
-    assert tree.css_first("h3.headline") is not None and tree.css("article.card mark")
+    html, panel, quality, chart, md_path, json_path, data = ui.brief(seeded_bot, [], "strikes in the Bekaa Valley")
+    tree, sources = HTMLParser(html), HTMLParser(panel)
+    assert tree.css_first("h3.headline") is not None and sources.css("article.card mark")
     marks = {a.attributes["href"] for a in tree.css("a.cite")}
-    cards = {f"#{node.attributes['id']}" for node in tree.css("[id^=src-b-]")}
+    cards = {f"#{node.attributes['id']}" for node in sources.css("[id^=src-b-]")}
     assert marks and marks <= cards  # every [n] mark lands on a card
     assert "grounded" in quality and "%" in quality
     assert chart is None or isinstance(chart, Figure)
@@ -244,8 +244,8 @@ def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> Non
     assert off["abstained"] is True and off["citations"] == []
     history, panel, box = client.predict(QUESTION, [], [], "", "", api_name="/chat")
     assert "<mark>" in panel and box == "" and 'href="#src-1-1"' in history[-1]["content"][0]["text"]
-    html, quality, *_ = client.predict([], "Bekaa Valley strikes", api_name="/brief")
-    assert "article class=\"card\"" in html and "grounded" in quality
+    html, panel, quality, *_ = client.predict([], "Bekaa Valley strikes", api_name="/brief")
+    assert "headline" in html and 'article class="card"' in panel and "grounded" in quality
     note = tmp_path / "note.txt"
     note.write_text("Rescue teams reached the village of Kfar Kila on Tuesday, officials said.\n")
     assert "1 new" in client.predict([handle_file(str(note))], api_name="/upload")
