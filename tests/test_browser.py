@@ -122,9 +122,9 @@ def test_a_brief_is_made_shown_and_downloaded(browser: Any, app_url: str, seeded
     page.get_by_role("button", name="Make the brief").click()
     page.locator("#brief-sources article.card mark").first.wait_for(timeout=120_000)
     page.locator("#download-md").wait_for(timeout=10_000)
+    page.screenshot(path=str(SHOT_DIR / "brief.png"))
     page.locator("#brief a.cite").first.click()
     page.locator("#brief-sources article.card.flash").first.wait_for(timeout=5_000)
-    page.screenshot(path=str(SHOT_DIR / "brief.png"))
     with page.expect_download(timeout=30_000) as md:
         page.locator("#download-md").click()
     with page.expect_download(timeout=30_000) as js:
