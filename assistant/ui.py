@@ -36,6 +36,9 @@ Message = dict[str, Any]
 Turn = dict[str, str]
 T = TypeVar("T")
 ALL_OUTLETS = "All outlets"
+# The model, the embeddings and the store are shared by every session and the local model is not
+# thread-safe: chat, ask, brief and upload wait in one queue and run one at a time.
+ONE_AT_A_TIME: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "assistant"}
 
 
 def _friendly(action: Callable[[], T]) -> T:
@@ -274,16 +277,16 @@ def _chat_tab(bot: Assistant) -> gr.Dropdown:
     def run(*args: Any) -> Iterator[ChatOutputs]:
         yield from chat(bot, *args)
 
-    box.submit(run, inputs=inputs, outputs=outputs, api_name="chat", concurrency_limit=1)
+    box.submit(run, inputs=inputs, outputs=outputs, api_name="chat", **ONE_AT_A_TIME)
     for button in examples:
         button.click(lambda q: q, inputs=button, outputs=box, api_visibility="private", queue=False).then(
-            run, inputs=inputs, outputs=outputs, api_visibility="private", concurrency_limit=1)
+            run, inputs=inputs, outputs=outputs, api_visibility="private", **ONE_AT_A_TIME)
     new.click(clear_chat, outputs=outputs, api_visibility="private", queue=False)
     chatbot.clear(clear_chat, outputs=outputs, api_visibility="private", queue=False)
     chatbot.select(show_turn_sources, inputs=turns, outputs=panel, api_visibility="private", queue=False)
     hidden_q, hidden_out = gr.Textbox(visible=False), gr.JSON(visible=False)
     hidden_q.submit(lambda q: ask_api(bot, q), inputs=hidden_q, outputs=hidden_out, api_name="ask",
-                    concurrency_limit=1)
+                    **ONE_AT_A_TIME)
     return outlets
 
 
@@ -328,14 +331,14 @@ def _library_tab(bot: Assistant, status: gr.HTML, app: gr.Blocks) -> None:
         return upload(bot, found, progress)
 
     listing = [table, ids, status]
-    added = add.click(add_files, inputs=files, outputs=report, api_name="upload", concurrency_limit=1)
+    added = add.click(add_files, inputs=files, outputs=report, api_name="upload", **ONE_AT_A_TIME)
     added.success(refresh, inputs=search, outputs=listing, api_visibility="private").then(
         lambda: None, outputs=files, api_visibility="private")
     search.change(refresh, inputs=search, outputs=listing, api_visibility="private", queue=False)
     app.load(refresh, inputs=search, outputs=listing, api_visibility="private", queue=False)
     table.select(pick, inputs=ids, outputs=[selected, chosen], api_visibility="private", queue=False)
     deleted = delete.click(lambda a: delete_selected(bot, a), inputs=selected, outputs=chosen,
-                           api_visibility="private")
+                           api_visibility="private", **ONE_AT_A_TIME)
     deleted.success(refresh, inputs=search, outputs=listing, api_visibility="private").then(
         lambda: "", outputs=selected, api_visibility="private")
 
@@ -360,7 +363,7 @@ def _briefs_tab(bot: Assistant) -> gr.Dropdown:
             cards = gr.HTML(render.EMPTY_SOURCES.replace("Ask a question", "Make a brief"), elem_id="brief-sources")
     data = gr.JSON(visible=False)
     go.click(lambda a, t: brief(bot, a, t), inputs=[picks, topic],
-             outputs=[shown, cards, quality, chart, md, js, data], api_name="brief", concurrency_limit=1)
+             outputs=[shown, cards, quality, chart, md, js, data], api_name="brief", **ONE_AT_A_TIME)
     return picks
 
 

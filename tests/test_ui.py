@@ -73,6 +73,15 @@ def test_follow_ups_get_this_sessions_history(seeded_bot: Assistant, monkeypatch
     assert ui.clear_chat() == ([], render.EMPTY_SOURCES, "", [])
 
 
+def test_clicking_an_earlier_answer_shows_its_sources(seeded_bot: Assistant) -> None:
+    turns = _run_chat(seeded_bot, QUESTION)[-1][3]
+    turns = _run_chat(seeded_bot, "What is the best recipe for banana bread?", turns)[-1][3]
+    first = gr.SelectData(None, {"index": 1, "value": ""})
+    assert ui.show_turn_sources(turns, first) == turns[0]["sources"] and "<mark>" in turns[0]["sources"]
+    second = gr.SelectData(None, {"index": 3, "value": ""})
+    assert "No source passage" in ui.show_turn_sources(turns, second)
+
+
 def test_abstention_is_shown_as_such_with_its_reason(seeded_bot: Assistant) -> None:
     history, panel, _, turns = _run_chat(seeded_bot, "What is the best recipe for banana bread?")[-1]
     bubble = history[-1]["content"]
