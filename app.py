@@ -1,4 +1,4 @@
-"""Start the Gradio chat on 127.0.0.1; the seed articles are ingested when the store is empty."""
+"""Start the Gradio app on 127.0.0.1; the seed articles are ingested when the store is empty."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def main() -> int:
     """Open the store, ingest seeds if it is empty, and serve the app until interrupted."""
     settings = Settings()
     try:
+        from assistant.ui import build_app, launch_options, serve
+
+        launch_options(settings)  # refuse an unsafe address before loading any model
         bot = Assistant.from_settings(settings)
         if bot.is_empty():
             print(f"The store is empty: ingesting {settings.seeds_dir}/ ...", flush=True)
@@ -20,11 +23,9 @@ def main() -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    from assistant.ui import build_app
-
     print(f"Model: {bot.chat.name}. Open http://{settings.host}:{settings.port} in a browser.", flush=True)
     try:
-        build_app(bot).launch(server_name=settings.host, server_port=settings.port, share=False)
+        serve(build_app(bot), settings)
     finally:
         bot.close()
     return 0

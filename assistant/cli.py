@@ -40,11 +40,55 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--text", type=Path, required=True)
     check.add_argument("--json", action="store_true")
 
+    _brief_parser(commands)
+
     run = commands.add_parser("eval", help="run the eval suite on a fresh store; exit 1 when a threshold is missed")
     run.add_argument("--llm", dest="eval_llm", choices=["local", "openai", "fake"], help="chat model for this run")
     run.add_argument("--out", type=Path, default=Path("evals/reports"), help="report folder (default evals/reports)")
     run.add_argument("--evals-dir", type=Path, default=Path("evals"), help="datasets and thresholds.json")
     return parser
+
+
+def _formats(value: str) -> list[str]:
+    formats = [f.strip() for f in value.split(",") if f.strip()]
+    if not formats or set(formats) - {"md", "json"}:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a list of md and json (e.g. md,json)")
+    return list(dict.fromkeys(formats))
+
+
+def _brief_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    brief = commands.add_parser("brief", help="write neutral, cited briefs of articles, a story or a topic")
+    brief.add_argument("targets", nargs="*", metavar="PATH_OR_ARTICLE_ID", help="files, folders or stored article ids")
+    mode = brief.add_mutually_exclusive_group()
+    mode.add_argument("--merge", action="store_true", help="one brief over all the articles given (a story)")
+    mode.add_argument("--topic", help="one brief over the stored articles about TEXT")
+    brief.add_argument("--out", type=Path, required=True, help="folder for the briefs and index.md/index.json")
+    brief.add_argument("--format", type=_formats, default=["md", "json"], dest="formats", help="md,json (default)")
+    brief.add_argument("--force", action="store_true", help="rewrite briefs that are already up to date")
+    brief.add_argument("--concurrency", type=int, default=1, help="briefs at once for remote models (default 1)")
+    brief.add_argument("--source", action="append", dest="sources", help="with --topic: only this source (repeatable)")
+    brief.add_argument("--since", type=date.fromisoformat, help="with --topic: published on or after YYYY-MM-DD")
+    brief.add_argument("--until", type=date.fromisoformat, help="with --topic: published on or before YYYY-MM-DD")
+
+
+def cmd_brief(bot: Assistant, args: argparse.Namespace) -> int:
+    """Batch briefs; one line per failure on stderr, a summary on stdout, exit 1 when any failed."""
+    from assistant.brief_batch import BatchRequest, run_batch
+
+    if args.concurrency < 1:
+        raise InputError("--concurrency must be at least 1")
+    request = BatchRequest(targets=args.targets, out=args.out, merge=args.merge, topic=args.topic,
+                           sources=args.sources, since=args.since, until=args.until, formats=args.formats,
+                           force=args.force, concurrency=args.concurrency)
+    bar, update = _progress_bar("briefing")
+    try:
+        result = run_batch(bot, request, progress=update)  # type: ignore[arg-type]
+    finally:
+        bar.close()  # type: ignore[attr-defined]
+    for failure in result.failed:
+        print(f"error: {failure}", file=sys.stderr)
+    print(f"{result.summary()} -> {args.out}")
+    return 1 if result.failed else 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -161,7 +205,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.missed else 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "check": cmd_check}
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "check": cmd_check, "brief": cmd_brief}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

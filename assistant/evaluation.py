@@ -35,10 +35,12 @@ Kind = Literal["answerable", "unanswerable", "off_topic"]
 Judge = Callable[[str, str], bool]  # (claim, quote) -> the quote supports the claim
 Progress = Callable[[int, int, str], None]
 DATASETS: tuple[Kind, ...] = ("answerable", "unanswerable", "off_topic")
-METRICS = (
+METRICS: tuple[str, ...] = (
     "fact_recall", "citation_precision", "citation_recall", "abstention_accuracy", "answer_rate",
     "grounded_claim_rate", "retrieval_hit_rate", "retrieval_mrr", "planted_error_catch_rate",
 )
+BRIEF_METRICS = ("brief_fact_coverage", "brief_grounded_fraction", "brief_lint_clean", "brief_parties_covered")
+METRICS += BRIEF_METRICS
 MIN_TOKEN_OVERLAP = 0.6
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -403,6 +405,7 @@ def run_eval(
     if llm == "fake":
         source_text = " ".join(c.text for c in bot.store.all_chunks())
         ratios["planted_error_catch_rate"], planted = _planted_pass(bot, items, source_text)
+    ratios.update(brief_ratios(bot, evals_dir))
     metrics = {name: ratios[name].value for name in METRICS if name in ratios}
     report = EvalReport(
         llm=llm, model=bot.chat.name, embeddings=bot.embedding.name, started=started,
@@ -412,6 +415,57 @@ def run_eval(
         rows=[_row(a, judge) for a in asked], planted=planted,
     )
     return report.model_copy(update={"files": [str(p) for p in write_reports(report, out_dir)]})
+
+
+# -- briefs -------------------------------------------------------------------------------------
+
+
+class BriefFacts(BaseModel):
+    """``evals/brief_facts.json``: the seed article's key facts that its brief should state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: str = Field(description="File name of the seed article under the seeds folder.")
+    facts: list[str] = Field(min_length=1)
+
+
+def load_brief_facts(evals_dir: Path) -> BriefFacts:
+    """The key facts file; a missing or malformed one says what to fix."""
+    path = evals_dir / "brief_facts.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw.pop("_comment", None)
+        return BriefFacts.model_validate(raw)
+    except (OSError, ValueError, ValidationError) as exc:
+        raise InputError(f"cannot read {path} ({exc.__class__.__name__}); it lists the seed brief's key facts") from exc
+
+
+def brief_fact_coverage(facts: Sequence[str], statements: Sequence[str]) -> Ratio:
+    """Share of the key facts stated (case-insensitive) by at least one shipped statement."""
+    text = _squash(" ".join(statements))
+    return share([_squash(f) in text for f in facts])
+
+
+def parties_covered(in_sources: Sequence[str], in_positions: Sequence[str]) -> Ratio:
+    """Share of the parties quoted in the sources that the brief gives a position."""
+    given = {p.lower() for p in in_positions}
+    return share([p.lower() in given for p in in_sources])
+
+
+def brief_ratios(bot: Assistant, evals_dir: Path) -> dict[str, Ratio]:
+    """Brief the seed article and score it: key facts, grounded fraction, loaded terms, parties."""
+    wanted = load_brief_facts(evals_dir)
+    ids = sorted(bot.store.path_article_ids(str(bot.settings.seeds_dir / wanted.article)))
+    if not ids:
+        raise InputError(f"the seed {wanted.article} named in {evals_dir}/brief_facts.json is not in the seeds")
+    brief = bot.brief(ids)
+    statements = [s.text for s in brief.statements()]
+    return {
+        "brief_fact_coverage": brief_fact_coverage(wanted.facts, statements),
+        "brief_grounded_fraction": Ratio(brief.grounded_fraction, 1),
+        "brief_lint_clean": share([not any(h.text == t for h in brief.lint.hits) for t in statements]),
+        "brief_parties_covered": parties_covered(brief.lint.parties_in_sources, brief.lint.parties_in_positions),
+    }
 
 
 # -- reports ------------------------------------------------------------------------------------

@@ -150,3 +150,25 @@ class GroundingReport(_Strict):
 
     score: float = Field(description="Share of claims labelled supported; 1.0 when there are no claims.")
     claims: list[Claim] = Field(default_factory=list)
+
+
+class ArticleSummary(_Strict):
+    """One stored article as the library lists it."""
+
+    id: str
+    title: str
+    source: str = "unknown"
+    published: date | None = None
+    url: str | None = None
+    path: str | None = Field(default=None, description="File (or upload name) the article came from.")
+    chunks: int = Field(ge=0, description="Chunks stored for the article.")
+
+
+class StoreStatus(_Strict):
+    """What the assistant runs on: models, where the store lives, and how much it holds."""
+
+    chat_model: str
+    embeddings: str
+    store: str = Field(description="The store's folder, or the Chroma server's URL.")
+    articles: int = Field(ge=0)
+    chunks: int = Field(ge=0)

@@ -11,16 +11,19 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
 
-from assistant.answerability import answers_question
+from assistant.answering import AnswerEvent, AnswerWriter, AskEvent, StageEvent
 from assistant.articles import discover, read_file
+from assistant.brief_schema import Brief, Provenance
+from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
-from assistant.citations import drop_unfinished, ground_answer, is_refusal
+from assistant.citations import is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
+from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
 from assistant.judge import Grounder, LLMJudge
@@ -30,15 +33,18 @@ from assistant.retrieval import HybridRetriever
 from assistant.schemas import (
     Answer,
     Article,
+    ArticleSummary,
     Claim,
     GroundingReport,
     IngestReport,
     RetrievalInfo,
     RetrievedChunk,
     SourceText,
+    StoreStatus,
 )
 from assistant.settings import Settings
 from assistant.store import ArticleStore
+from assistant.uploads import display_name, read_upload
 
 Progress = Callable[[int, int, str], None]
 History = Sequence[tuple[str, str]]
@@ -217,7 +223,29 @@ class Assistant:
         until: date | None = None,
     ) -> Answer:
         """Answer from the stored articles only, citing them; abstain when they do not say."""
+        for event in self.ask_stream(question, history=history, sources=sources, since=since, until=until):
+            if isinstance(event, AnswerEvent):
+                return event.answer
+        raise AssertionError("ask_stream ended without an answer")  # pragma: no cover - ask_stream always answers
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        history: History = (),
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Iterator[AskEvent]:
+        """``ask`` as events: stages, the model's draft tokens, and last the checked ``Answer`` (an AnswerEvent).
+
+        Example::
+
+            >>> for event in bot.ask_stream("Which areas were targeted?"):  # doctest: +SKIP
+            ...     print(event.kind)
+        """
         question = self._validate(question)
+        yield StageEvent(stage="retrieving")
         query = self.rewrite(question, history)
         found = self.retriever.retrieve(query, sources=sources, since=since, until=until)
         info = RetrievalInfo(
@@ -226,35 +254,155 @@ class Assistant:
             chunk_ids=[c.chunk_id for c in found.chunks],
         )
         if not found.chunks or (found.best_similarity < self.min_relevance and found.best_coverage < 0.5):
-            return self._abstain(question, info, note="nothing stored is about this question")
+            yield AnswerEvent(answer=self._abstain(question, info, note="nothing stored is about this question"))
+            return
         chunks, dropped = self._pack(query, found.chunks)
         info = info.model_copy(update={"used": len(chunks), "dropped_for_budget": dropped,
                                        "chunk_ids": [c.chunk_id for c in chunks]})
         if not chunks:
-            return self._abstain(question, info, note="no source fits the model's context window")
-        messages = load_prompt(self.chat.answer_prompt).render(sources=number_sources(chunks), question=query)
-        reply = self.chat.complete(messages)
-        raw = str(reply.content)
-        if reply.response_metadata.get("finish_reason") == "length":
-            raw = drop_unfinished(raw)
-        grounded = ground_answer(
-            raw, chunks=chunks, checker=self.checker,
-            remove_unsupported=self.settings.grounding_policy == "remove",
-        )
-        if not grounded.citations or not grounded.text:
-            return self._abstain(question, info, claims=grounded.claims, note="no claim of the reply is supported")
-        supported = " ".join(c.text for c in grounded.claims if c.label == "supported")
-        fits = answers_question(query, supported)
-        if not fits.ok:
-            return self._abstain(question, info, claims=grounded.claims, note=fits.reason)
-        return Answer(question=question, answer=grounded.text, abstained=False, citations=grounded.citations,
-                      claims=grounded.claims, model=self.chat.name, retrieval=info)
+            yield AnswerEvent(answer=self._abstain(question, info, note="no source fits the model's context window"))
+            return
+        writer = AnswerWriter(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
+                              style=self.settings.resolved_answer_style(),
+                              keep_unsupported=self.settings.grounding_policy == "flag")
+        yield from writer.events(question, query, chunks, info)
 
     def _abstain(
         self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None, note: str = ""
     ) -> Answer:
         return Answer(question=question, answer=NO_ANSWER, abstained=True, citations=[], claims=claims or [],
                       model=self.chat.name, retrieval=info, note=note)
+
+    # -- the library (used by the app) ---------------------------------------------------
+
+    def ingest_uploads(
+        self, files: Sequence[tuple[str, bytes]], *, max_bytes: int, progress: Progress | None = None
+    ) -> IngestReport:
+        """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
+        report = IngestReport()
+        for done, (name, data) in enumerate(files, start=1):
+            try:
+                articles = read_upload(name, data, max_bytes=max_bytes)
+            except ArticleError as exc:
+                report.errors.append(str(exc))
+            else:
+                self._ingest_file(Path(articles[0].path or name), articles, report)
+            if progress is not None:
+                progress(done, len(files), display_name(name))
+        return report
+
+    def library(self, query: str = "") -> list[ArticleSummary]:
+        """Stored articles, newest first; ``query`` keeps those whose title, outlet or file name contain it."""
+        needle = " ".join(query.split()).casefold()
+        articles = self.store.list_articles()
+        if not needle:
+            return articles
+        return [a for a in articles if needle in f"{a.title} {a.source} {a.path or ''}".casefold()]
+
+    def delete_article(self, article_id: str) -> int:
+        """Remove one article and its chunks; returns the chunks removed."""
+        removed = self.store.delete_article(article_id)
+        if not removed:
+            raise InputError(f"no stored article has the id {article_id!r}; refresh the library and pick again")
+        return removed
+
+    def outlets(self) -> list[str]:
+        """The outlets of the stored articles, for the source filter."""
+        return sorted({a.source for a in self.store.list_articles()}, key=str.casefold)
+
+    def suggested_questions(self, *, limit: int = 4) -> list[str]:
+        """Questions about the names the newest articles repeat, as examples for a new reader."""
+        newest = [f"{a.id}:0" for a in self.store.list_articles()[:8]]
+        return example_questions((c.text for c in self.store.get_chunks(newest)), limit=limit)
+
+    def status(self) -> StoreStatus:
+        """Which models run and where the store lives, with its counts."""
+        articles = self.store.list_articles()
+        return StoreStatus(
+            chat_model=self.chat.name, embeddings=self.embedding.name, store=self.store.location,
+            articles=len(articles), chunks=sum(a.chunks for a in articles),
+        )
+
+    # -- briefs ----------------------------------------------------------------------
+
+    def brief_chunks(
+        self,
+        article_ids: Sequence[str] = (),
+        *,
+        topic: str | None = None,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[RetrievedChunk]:
+        """The chunks a brief is made from: the articles named, or the topic's hits grouped by article."""
+        if topic is not None:
+            topic = self._validate(topic)
+            found = self.retriever.retrieve(topic, k=max(4 * self.retriever.k, 12), sources=sources, since=since,
+                                            until=until)
+            if not found.chunks:
+                raise InputError(f"no stored article matches the topic '{topic}'; ingest articles about it first")
+            return sorted(found.chunks, key=lambda c: (c.article_id, c.start))
+        if not article_ids:
+            raise InputError("no article given; pass article ids or files, or --topic TEXT")
+        chunks: list[RetrievedChunk] = []
+        for article_id in dict.fromkeys(article_ids):
+            found_chunks = self.store.all_chunks(where={"article_id": article_id})
+            if not found_chunks:
+                raise InputError(f"article {article_id} is not stored; ingest its file first")
+            chunks += sorted(found_chunks, key=lambda c: c.start)
+        return chunks
+
+    def brief_settings(self, *, mode: str) -> dict[str, str | int | float | bool | None]:
+        """The settings that shape a brief: recorded in its provenance and in its fingerprint."""
+        return {
+            "mode": mode, "embeddings": self.embedding.name, "top_k": self.retriever.k,
+            "chunk_tokens": self.settings.chunk_tokens, "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
+            "grounding_judge": self.settings.grounding_judge, **BriefOptions().as_dict(),
+        }
+
+    def brief_provenance(
+        self,
+        chunks: Sequence[RetrievedChunk],
+        *,
+        topic: str | None = None,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Provenance:
+        """Model, prompts, settings and articles of a brief, and their fingerprint (known before any model call)."""
+        mode = "topic" if topic else ("merge" if len({c.article_id for c in chunks}) > 1 else "article")
+        settings = self.brief_settings(mode=mode)
+        if topic:
+            settings.update(topic=topic, sources=",".join(sources or []) or None,
+                            since=since.isoformat() if since else None, until=until.isoformat() if until else None)
+        prompts = prompt_hashes()
+        ids = sorted({c.article_id for c in chunks})
+        return Provenance(
+            model=self.chat.name, provider=self.settings.resolved_llm(), prompts=prompts, retrieval=settings,
+            articles={i: i for i in ids}, package_version=package_version(), created=now(),
+            fingerprint=fingerprint(article_ids=ids, settings={**settings, "model": self.chat.name}, prompts=prompts),
+        )
+
+    def brief(
+        self,
+        article_ids: Sequence[str] = (),
+        *,
+        topic: str | None = None,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        chunks: Sequence[RetrievedChunk] | None = None,
+    ) -> Brief:
+        """One neutral brief: of one article, of several merged into one story, or of a topic.
+
+        ``chunks`` (from ``brief_chunks``) lets a batch read the store once and brief in worker threads.
+        """
+        if chunks is None:
+            chunks = self.brief_chunks(article_ids, topic=topic, sources=sources, since=since, until=until)
+        provenance = self.brief_provenance(chunks, topic=topic, sources=sources, since=since, until=until)
+        tools = BriefTools(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
+                           count_tokens=self.chat.count_tokens)
+        return build_brief(chunks, tools=tools, provenance=provenance)
 
     # -- grounding -------------------------------------------------------------------
 

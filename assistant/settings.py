@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 LLMName = Literal["local", "openai", "fake"]
 EmbeddingsName = Literal["local", "openai", "fake"]
 GroundingPolicy = Literal["remove", "flag"]
+AnswerStyle = Literal["extractive", "abstractive", "auto"]
 
 
 class Settings(BaseSettings):
@@ -88,15 +89,37 @@ class Settings(BaseSettings):
         description="offline: the CPU checker alone; llm: the chat model judges claims, the offline checks veto.",
     )
 
+    answer_style: AnswerStyle = Field(
+        default="auto",
+        description=(
+            "extractive: answer with the best evidence sentence verbatim; abstractive: the model condenses the "
+            "evidence, checked, verbatim when the check fails; auto: extractive for the local model, else abstractive."
+        ),
+    )
+
     host: str = Field(default="127.0.0.1", description="Address the Gradio app listens on.")
     port: int = Field(default=7860, ge=1, le=65535)
     seeds_dir: Path = Field(default=Path("seeds"), description="Ingested by the app when the store is empty.")
+    ui_user: str | None = Field(default=None, description="Basic-auth user of the app; required off loopback.")
+    ui_password: SecretStr | None = Field(default=None, description="Basic-auth password of the app.")
+    ui_max_upload_mb: float = Field(default=5.0, gt=0, le=20, description="Largest file the app accepts, in MB.")
+    ui_queue_size: int = Field(default=16, ge=1, description="Requests that may wait for the model; more are refused.")
 
     def resolved_llm(self) -> LLMName:
         """The chat backend to use: the explicit choice, else openai with a key, else local."""
         if self.llm is not None:
             return self.llm
         return "openai" if self.openai_api_key is not None else "local"
+
+    def is_loopback_host(self) -> bool:
+        """True when the app listens on this machine only (the default)."""
+        return self.host in {"127.0.0.1", "localhost", "::1"}
+
+    def resolved_answer_style(self) -> Literal["extractive", "abstractive"]:
+        """The answer style to use: the explicit one, else extractive for the small local model."""
+        if self.answer_style != "auto":
+            return self.answer_style
+        return "extractive" if self.resolved_llm() == "local" else "abstractive"
 
     def uses_chroma_server(self) -> bool:
         """True when CHROMA_HOST is set: talk to a Chroma server instead of the embedded store."""

@@ -43,7 +43,7 @@ from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError
-from assistant.schemas import Article, Chunk, RetrievedChunk
+from assistant.schemas import Article, ArticleSummary, Chunk, RetrievedChunk
 from assistant.settings import Settings
 
 Where = dict[str, object]
@@ -121,6 +121,9 @@ def build_filter(
 class ArticleStore:
     """Chunks of articles in a Chroma collection: upsert, delete, dense search and paging for BM25."""
 
+    location: str = "in memory"
+    """Where the chunks live, for the app's status panel: a folder, a server URL, or memory."""
+
     def __init__(
         self, *, client: ClientAPI, embeddings: Embeddings, embedding_model: str, dimension: int, hint: str
     ) -> None:
@@ -140,7 +143,9 @@ class ArticleStore:
         """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
-            return cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            served = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            served.location = f"Chroma server at {_server_url(settings)}"
+            return served
         lock = _acquire_lock(settings.data_dir)
         try:
             client = _guarded_persistent_client(settings.data_dir / "chroma")
@@ -148,7 +153,9 @@ class ArticleStore:
             lock.release()
             raise
         hint = f"check the folder {settings.data_dir} (space, permissions), or move it away and ingest again"
-        return cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint)
+        store = cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint)
+        store.location = f"folder {settings.data_dir.resolve()}"
+        return store
 
     @classmethod
     def ephemeral(
@@ -297,6 +304,21 @@ class ArticleStore:
             similarity = 1.0 - float(dist)
             hits.append((_retrieved(cid, doc, meta, similarity=similarity), similarity))
         return hits
+
+    def list_articles(self) -> list[ArticleSummary]:
+        """One summary per stored article (title, outlet, date, chunk count), newest first, for the library."""
+        found: dict[str, ArticleSummary] = {}
+        for _, _, meta in self._pages(None, include_documents=False):
+            article_id = _str(meta, "article_id")
+            if article_id in found:
+                found[article_id].chunks += 1
+                continue
+            chunk = _retrieved("", "", meta)
+            found[article_id] = ArticleSummary(
+                id=article_id, title=chunk.title, source=chunk.source, published=chunk.published,
+                url=chunk.url, path=_str(meta, "path") or None, chunks=1,
+            )
+        return sorted(found.values(), key=lambda a: (-(a.published or date.min).toordinal(), a.title.lower()))
 
     # -- writing -------------------------------------------------------------------------------------
 

@@ -1,0 +1,224 @@
+"""Sentences of a story across articles: salience, near-duplicates and disagreements.
+
+A brief starts from the source sentences, never from a model's summary. Each sentence keeps
+the chunk id it came from so every later step can cite it exactly. Salience is MiniLM
+centrality plus position plus facts (names, numbers, dates); selection runs map-reduce in
+groups that fit a token budget so that no step ever holds more than one window's worth.
+Two sentences from different articles that say the same thing except for a figure, date or
+name are a disagreement: both go to ``contested``, neither is stated as fact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.claims_checks import Item, Profile, items_match, profile
+from assistant.schemas import RetrievedChunk
+from assistant.sentences import content_words, sentence_spans
+
+TokenCounter = Callable[[str], int]
+MIN_WORDS = 8
+_KIND_NAMES = {"number": "figure", "date": "date", "entity": "name"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One source sentence with where it came from."""
+
+    uid: int
+    chunk: RetrievedChunk
+    text: str
+    order: int = 0  # position of the sentence in its article
+    position: float = 1.0  # 1.0 for the lead sentence, falling towards 0 at the end
+
+    @property
+    def article_id(self) -> str:
+        return self.chunk.article_id
+
+
+@dataclass
+class Cluster:
+    """Sentences that carry the same statement, from one or more articles."""
+
+    head: Unit
+    members: list[Unit] = field(default_factory=list)
+    score: float = 0.0
+
+    def articles(self) -> list[str]:
+        """The distinct articles that carry the statement, in order of first appearance."""
+        return list(dict.fromkeys(u.article_id for u in [self.head, *self.members]))
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two sentences that agree except for a figure, date or name."""
+
+    kind: str
+    left: Unit
+    right: Unit
+    left_value: str
+    right_value: str
+
+
+def sentence_units(chunks: Sequence[RetrievedChunk]) -> list[Unit]:
+    """Every sentence of the chunks once (chunks overlap), in article order, with its chunk."""
+    units: list[Unit] = []
+    seen: set[tuple[str, str]] = set()
+    per_article: dict[str, list[tuple[int, RetrievedChunk, str]]] = {}
+    for chunk in sorted(chunks, key=lambda c: (c.article_id, c.start, c.chunk_id)):
+        for start, end in sentence_spans(chunk.text):
+            text = chunk.text[start:end]
+            key = (chunk.article_id, " ".join(text.split()))
+            if key in seen or len(text.split()) < MIN_WORDS:
+                continue
+            seen.add(key)
+            per_article.setdefault(chunk.article_id, []).append((chunk.start + start, chunk, text))
+    for rows in per_article.values():
+        for order, (_, chunk, text) in enumerate(rows):
+            position = 1.0 - order / max(len(rows), 1)
+            units.append(Unit(uid=len(units), chunk=chunk, text=text, order=order, position=position))
+    return units
+
+
+def _facts(text: str) -> float:
+    items = profile(text).items
+    return min(len(items), 4) / 4
+
+
+def salience(units: Sequence[Unit], vectors: np.ndarray) -> list[float]:
+    """Centrality (mean cosine to the others) + position + facts, each weighted."""
+    if not units:
+        return []
+    sims = vectors @ vectors.T
+    n = len(units)
+    centrality = (sims.sum(axis=1) - 1.0) / max(n - 1, 1)
+    return [float(c) + 0.25 * u.position + 0.25 * _facts(u.text) for c, u in zip(centrality, units, strict=True)]
+
+
+def embed_units(units: Sequence[Unit], embeddings: Embeddings) -> np.ndarray:
+    """Unit-length vectors of the sentences, one row each."""
+    if not units:
+        return np.zeros((0, 1))
+    raw = np.array(embeddings.embed_documents([u.text for u in units]), dtype=float)
+    norms = np.linalg.norm(raw, axis=1, keepdims=True)
+    unit: np.ndarray = raw / np.maximum(norms, 1e-12)
+    return unit
+
+
+def map_reduce_select(
+    units: Sequence[Unit], vectors: np.ndarray, *, keep: int, budget: int, count_tokens: TokenCounter
+) -> list[tuple[Unit, float]]:
+    """The ``keep`` most salient units, scored in groups that each fit ``budget`` tokens.
+
+    Map: split into groups within the budget and keep each group's best; reduce: repeat on the
+    survivors until they fit one group. Units carry their chunk ids through every round.
+    """
+    pool = [(u, i) for i, u in enumerate(units)]
+    while True:
+        groups = _groups(pool, budget=budget, count_tokens=count_tokens)
+        scored: list[tuple[Unit, int, float]] = []
+        for group in groups:
+            rows = vectors[[i for _, i in group]]
+            scores = salience([u for u, _ in group], rows)
+            best = sorted(zip(group, scores, strict=True), key=lambda x: -x[1])[: max(keep, 1)]
+            scored += [(u, i, s) for (u, i), s in best]
+        if len(groups) <= 1 or len(scored) >= len(pool):  # one window, or a budget too small to reduce further
+            return [(u, s) for u, _, s in sorted(scored, key=lambda x: -x[2])][:keep]
+        pool = [(u, i) for u, i, _ in scored]
+
+
+def _groups(
+    pool: Sequence[tuple[Unit, int]], *, budget: int, count_tokens: TokenCounter
+) -> list[list[tuple[Unit, int]]]:
+    groups: list[list[tuple[Unit, int]]] = [[]]
+    used = 0
+    for unit, index in pool:
+        cost = count_tokens(unit.text)
+        if groups[-1] and used + cost > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append((unit, index))
+        used += cost
+    return groups
+
+
+def _words(text: str) -> set[str]:
+    return set(content_words(text))
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Shared share of two word sets."""
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def cluster_units(
+    ranked: Sequence[tuple[Unit, float]], vectors: np.ndarray, *, same: float = 0.86, lexical: float = 0.6
+) -> list[Cluster]:
+    """Greedy near-duplicate merging: a unit joins the first cluster whose head it nearly repeats."""
+    clusters: list[Cluster] = []
+    for unit, score in ranked:
+        for cluster in clusters:
+            cos = float(vectors[unit.uid] @ vectors[cluster.head.uid])
+            if cos >= same or jaccard(_words(unit.text), _words(cluster.head.text)) >= lexical:
+                cluster.members.append(unit)
+                break
+        else:
+            clusters.append(Cluster(head=unit, score=score))
+    return clusters
+
+
+def _checkable(items: Sequence[Item]) -> list[Item]:
+    return [i for i in items if i.kind in ("number", "date", "entity")]
+
+
+def _unmatched(mine: Sequence[Item], theirs: Sequence[Item]) -> list[Item]:
+    return [i for i in mine if not any(items_match(i, j) or items_match(j, i) for j in theirs)]
+
+
+def _value(items: Sequence[Item], text: str) -> str:
+    surfaces = list(dict.fromkeys(i.surface for i in items))
+    return ", ".join(surfaces) if surfaces else text
+
+
+def find_conflicts(units: Sequence[Unit], *, min_context: float = 0.5) -> list[Conflict]:
+    """Pairs of sentences from different articles that agree on their context but not on a fact."""
+    profiles = {u.uid: profile(u.text) for u in units}
+    words = {u.uid: _words(u.text) for u in units}
+    out: list[Conflict] = []
+    for i, left in enumerate(units):
+        for right in units[i + 1 :]:
+            if left.article_id == right.article_id:
+                continue
+            conflict = _conflict(left, right, profiles, words, min_context)
+            if conflict is not None:
+                out.append(conflict)
+    return out
+
+
+def _conflict(
+    left: Unit, right: Unit, profiles: dict[int, Profile], words: dict[int, set[str]], min_context: float
+) -> Conflict | None:
+    lp, rp = profiles[left.uid], profiles[right.uid]
+    li, ri = _checkable(lp.items), _checkable(rp.items)
+    lu, ru = _unmatched(li, ri), _unmatched(ri, li)
+    kinds = {i.kind for i in lu} & {i.kind for i in ru}
+    if not kinds:
+        return None
+    changed = {w for i in [*lu, *ru] for w in content_words(i.surface)}
+    if jaccard(words[left.uid] - changed, words[right.uid] - changed) < min_context:
+        return None
+    kind = next(k for k in ("number", "date", "entity") if k in kinds)
+    lv = _value([i for i in lu if i.kind == kind], left.text)
+    rv = _value([i for i in ru if i.kind == kind], right.text)
+    return Conflict(kind=_KIND_NAMES[kind], left=left, right=right, left_value=lv, right_value=rv)
+
+
+def mentions(text: str, value: str) -> bool:
+    """True when ``text`` contains ``value`` (ignoring case and spacing)."""
+    squash = re.compile(r"\s+")
+    return squash.sub(" ", value.lower()).strip() in squash.sub(" ", text.lower())
