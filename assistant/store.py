@@ -43,6 +43,7 @@ from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError
+from assistant.keyword import KeywordIndex, KeywordRow
 from assistant.schemas import Article, Chunk, RetrievedChunk
 from assistant.settings import Settings
 
@@ -132,6 +133,7 @@ class ArticleStore:
         self._lock: FileLock | None = None
         self._collection: Collection | None = None
         self._version = 0
+        self._keyword: KeywordIndex | None = None
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -140,6 +142,8 @@ class ArticleStore:
         """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
+            # A server has no folder beside it that all its clients share: each process keeps the keyword index in
+            # memory, filled from the server when it opens (see docs/deployment.md).
             return cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
         lock = _acquire_lock(settings.data_dir)
         try:
@@ -148,7 +152,8 @@ class ArticleStore:
             lock.release()
             raise
         hint = f"check the folder {settings.data_dir} (space, permissions), or move it away and ingest again"
-        return cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint)
+        return cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint,
+                           keyword_path=settings.data_dir / "keyword" / settings.collection)
 
     @classmethod
     def ephemeral(
@@ -170,11 +175,15 @@ class ArticleStore:
         model: str,
         dimension: int,
         hint: str,
+        *,
+        keyword_path: Path | None = None,
     ) -> ArticleStore:
         store = cls(client=client, embeddings=embeddings, embedding_model=model, dimension=dimension, hint=hint)
         store._lock = lock
         try:
             store._collection = store._open_collection(name)
+            store._keyword = KeywordIndex.open(keyword_path)
+            store._sync_keyword()
         except BaseException:
             store.close()
             raise
@@ -208,6 +217,9 @@ class ArticleStore:
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
         self._collection = None
+        if self._keyword is not None:
+            self._keyword.close()
+            self._keyword = None
         close = getattr(self._client, "close", None)  # Client.close() exists, but not on the ClientAPI interface
         with contextlib.suppress(*_CHROMA_ERRORS):
             if callable(close):
@@ -307,16 +319,19 @@ class ArticleStore:
             return 0
         vectors = self._embed([chunk.text for chunk in chunks])
         ids = [chunk.id for chunk in chunks]
-        with self._guarded(f"store article {article.id}"):
+        metadatas = [_chunk_metadata(article, chunk) for chunk in chunks]
+        with self._kw().journal([article.id]), self._guarded(f"store article {article.id}"):
             self._coll().upsert(
                 ids=ids,
                 embeddings=cast(Any, vectors),
                 documents=[chunk.text for chunk in chunks],
-                metadatas=[_chunk_metadata(article, chunk) for chunk in chunks],
+                metadatas=cast(Any, metadatas),
             )
             stale = set(self._ids_where({"article_id": article.id})) - set(ids)
             if stale:  # left over from an earlier chunking of the same text
                 self._coll().delete(ids=sorted(stale))
+            rows = [_keyword_row(c.id, c.text, meta) for c, meta in zip(chunks, metadatas, strict=True)]
+            self._kw().replace_articles([article.id], rows)
         self._version += 1
         return len(chunks)
 
@@ -324,10 +339,53 @@ class ArticleStore:
         """Remove all chunks of an article; returns how many were removed."""
         ids = self._ids_where({"article_id": article_id})
         if ids:
-            with self._guarded(f"delete article {article_id}"):
+            with self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
+                self._kw().replace_articles([article_id], [])
             self._version += 1
         return len(ids)
+
+    # -- the keyword index ---------------------------------------------------------------------------
+
+    def keyword_search(
+        self,
+        query: str,
+        *,
+        k: int,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best chunk ids by BM25, with scores, under the same limits as ``build_filter``."""
+        return self._kw().search(query, k=k, sources=sources, since=since, until=until)
+
+    def keyword_chunk_ids(self) -> set[str]:
+        """Every chunk id in the keyword index (reads it whole; for checks, not for queries)."""
+        return self._kw().chunk_ids()
+
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id in the vector store (reads it whole; for checks, not for queries)."""
+        return {cid for cid, _, _ in self._pages(None, include_documents=False)}
+
+    def _kw(self) -> KeywordIndex:
+        if self._keyword is None:
+            raise StoreError("the store is closed; open it again with ArticleStore.open()")
+        return self._keyword
+
+    def _sync_keyword(self) -> None:
+        """Bring the keyword index in step with Chroma, the source of truth, when it opens.
+
+        A journal left by a killed write names the articles to redo; a count that differs (a new or moved
+        index, a store from before the keyword index, a rebuild cut short) rebuilds the whole index.
+        """
+        index = self._kw()
+        pending = index.pending()
+        if pending and "*" not in pending:
+            where: Where = {"article_id": {"$in": sorted(pending)}}
+            index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
+        if "*" in pending or index.count() != self.count():
+            index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+        index.clear_pending()
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -500,6 +558,16 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
         "end": chunk.end,
         "tokens": chunk.tokens,
     }
+
+
+def _keyword_row(chunk_id: str, text: str, meta: Mapping[str, object]) -> KeywordRow:
+    return KeywordRow(
+        chunk_id=chunk_id,
+        article_id=_str(meta, "article_id"),
+        source=_str(meta, "source") or "unknown",
+        published_ord=_int(meta, "published_ord"),
+        text=text,
+    )
 
 
 def _retrieved(
