@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import urllib.error
 import urllib.request
@@ -314,26 +315,56 @@ class ArticleStore:
 
     def add_article(self, article: Article, chunks: Sequence[Chunk]) -> int:
         """Embed all chunks first, then upsert them by id, so a failed embedding writes nothing."""
-        _check_chunks(article, chunks)
-        if not chunks:
+        return self.add_articles([(article, chunks)])
+
+    def add_articles(self, batch: Sequence[tuple[Article, Sequence[Chunk]]]) -> int:
+        """Store several articles with one embedding pass, one upsert and one keyword commit.
+
+        Batching across articles keeps the embedder's batches full (news articles are a few chunks
+        each), and a chunk text already stored (a syndicated copy, a re-chunked article) reuses its
+        stored vector instead of being embedded again. Returns the number of chunks written.
+        """
+        batch = [(article, chunks) for article, chunks in batch if chunks]
+        for article, chunks in batch:
+            _check_chunks(article, chunks)
+        if not batch:
             return 0
-        vectors = self._embed([chunk.text for chunk in chunks])
-        ids = [chunk.id for chunk in chunks]
-        metadatas = [_chunk_metadata(article, chunk) for chunk in chunks]
-        with self._kw().journal([article.id]), self._guarded(f"store article {article.id}"):
+        pairs = [(article, chunk) for article, chunks in batch for chunk in chunks]
+        vectors = self._vectors([chunk.text for _, chunk in pairs])
+        ids = [chunk.id for _, chunk in pairs]
+        metadatas = [_chunk_metadata(article, chunk) for article, chunk in pairs]
+        article_ids = [article.id for article, _ in batch]
+        with self._kw().journal(article_ids), self._guarded(f"store {len(batch)} article(s) from {article_ids[0]}"):
             self._coll().upsert(
-                ids=ids,
-                embeddings=cast(Any, vectors),
-                documents=[chunk.text for chunk in chunks],
+                ids=ids, embeddings=cast(Any, vectors), documents=[c.text for _, c in pairs],
                 metadatas=cast(Any, metadatas),
             )
-            stale = set(self._ids_where({"article_id": article.id})) - set(ids)
+            stale = set(self._ids_where({"article_id": {"$in": article_ids}})) - set(ids)
             if stale:  # left over from an earlier chunking of the same text
                 self._coll().delete(ids=sorted(stale))
-            rows = [_keyword_row(c.id, c.text, meta) for c, meta in zip(chunks, metadatas, strict=True)]
-            self._kw().replace_articles([article.id], rows)
+            rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
+            self._kw().replace_articles(article_ids, rows)
         self._version += 1
-        return len(chunks)
+        return len(pairs)
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        """A vector per text: stored ones reused by text hash, each distinct new text embedded once."""
+        hashes = [_text_hash(text) for text in texts]
+        known = self._stored_vectors(sorted(set(hashes)))
+        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
+        order = sorted(todo, key=lambda h: len(todo[h]))  # like lengths share a batch: less padding
+        if order:
+            known.update(zip(order, self._embed([todo[h] for h in order]), strict=True))
+        return [known[h] for h in hashes]
+
+    def _stored_vectors(self, hashes: list[str]) -> dict[str, list[float]]:
+        if not hashes:
+            return {}
+        with self._guarded("read stored vectors"):
+            got = self._coll().get(where=cast(Any, {"text_sha": {"$in": hashes}}), include=["embeddings", "metadatas"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        metas = got["metadatas"] or []
+        return {_str(meta, "text_sha"): [float(x) for x in vec] for meta, vec in zip(metas, vectors, strict=True)}
 
     def delete_article(self, article_id: str) -> int:
         """Remove all chunks of an article; returns how many were removed."""
@@ -557,7 +588,12 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
         "start": chunk.start,
         "end": chunk.end,
         "tokens": chunk.tokens,
+        "text_sha": _text_hash(chunk.text),
     }
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _keyword_row(chunk_id: str, text: str, meta: Mapping[str, object]) -> KeywordRow:
