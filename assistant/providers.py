@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,22 +72,37 @@ class ChatBackend:
 @contextmanager
 def model_errors(what: str) -> Iterator[None]:
     """Turn an OpenAI-compatible server's failure into a one-line ModelError."""
-    import openai
-
     try:
         yield
-    except openai.AuthenticationError as exc:
-        raise ModelError(f"{what} refused the API key (401); check OPENAI_API_KEY") from exc
-    except openai.NotFoundError as exc:
-        raise ModelError(f"{what} was not found on the server (404); check ASSISTANT_OPENAI_MODEL") from exc
-    except openai.APITimeoutError as exc:
-        raise ModelError(f"{what} did not answer in time; check the server or raise ASSISTANT_OPENAI_TIMEOUT") from exc
-    except openai.APIConnectionError as exc:
-        raise ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running") from exc
-    except openai.APIStatusError as exc:
-        raise ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}") from exc
-    except openai.OpenAIError as exc:
-        raise ModelError(f"{what} failed: {str(exc).splitlines()[0][:200]}") from exc
+    except _openai_error() as exc:  # evaluated only when something was raised
+        raise _model_error(what, exc) from exc
+
+
+class _NeverRaised(Exception):
+    """Stands for openai's errors while openai is not imported: then none of them can have been raised."""
+
+
+def _openai_error() -> type[Exception]:
+    """openai's base error, without importing openai (seconds) for the local and fake models."""
+    module = sys.modules.get("openai")
+    error = getattr(module, "OpenAIError", None) if module is not None else None
+    return error if isinstance(error, type) and issubclass(error, Exception) else _NeverRaised
+
+
+def _model_error(what: str, exc: Exception) -> ModelError:
+    import openai
+
+    if isinstance(exc, openai.AuthenticationError):
+        return ModelError(f"{what} refused the API key (401); check OPENAI_API_KEY")
+    if isinstance(exc, openai.NotFoundError):
+        return ModelError(f"{what} was not found on the server (404); check ASSISTANT_OPENAI_MODEL")
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelError(f"{what} did not answer in time; check the server or raise ASSISTANT_OPENAI_TIMEOUT")
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}")
+    return ModelError(f"{what} failed: {str(exc).splitlines()[0][:200]}")
 
 
 class _GuardedEmbeddings(Embeddings):
