@@ -113,7 +113,7 @@ class HybridRetriever:
         dense = self.store.dense_search(query_vector, k=self.fetch_k, where=where)
         lexical = self.store.keyword_search(query, k=self.fetch_k, sources=sources, since=since, until=until)
         fused = rrf([[c.chunk_id for c, _ in dense], [cid for cid, _ in lexical]])
-        vectors = self.store.get_embeddings(list(fused))
+        found, vectors = self.store.get_chunks_and_embeddings(list(fused))
         fused = {cid: score for cid, score in fused.items() if cid in vectors}  # in step unless a write just failed
         if not fused:
             return RetrievalResult(chunks=[], candidates=0, best_similarity=0.0)
@@ -127,12 +127,7 @@ class HybridRetriever:
             for cid in order
         }
         chosen = mmr(order, relevance=relevance, vectors=vectors, k=k)
-        by_id = {c.chunk_id: c for c in self.store.get_chunks(chosen)}
-        chunks = [
-            by_id[cid].model_copy(update={"similarity": similarity[cid], "score": fused[cid]})
-            for cid in chosen
-            if cid in by_id
-        ]
+        chunks = [found[cid].model_copy(update={"similarity": similarity[cid], "score": fused[cid]}) for cid in chosen]
         return RetrievalResult(
             chunks=chunks,
             candidates=len(fused),

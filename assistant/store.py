@@ -286,6 +286,20 @@ class ArticleStore:
         vectors = got["embeddings"] if got["embeddings"] is not None else []
         return {cid: [float(x) for x in vec] for cid, vec in zip(got["ids"], vectors, strict=True)}
 
+    def get_chunks_and_embeddings(
+        self, chunk_ids: Sequence[str]
+    ) -> tuple[dict[str, RetrievedChunk], dict[str, list[float]]]:
+        """Chunks and their stored vectors by id in one read (retrieval needs both for its candidates)."""
+        if not chunk_ids:
+            return {}, {}
+        with self._guarded("read chunks"):
+            got = self._coll().get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        rows = list(zip(got["ids"], docs, metas, vectors, strict=True))
+        return ({cid: _retrieved(cid, doc, meta) for cid, doc, meta, _ in rows},
+                {cid: vec.tolist() if hasattr(vec, "tolist") else list(vec) for cid, _, _, vec in rows})
+
     def dense_search(
         self, query_embedding: list[float], *, k: int, where: Where | None = None
     ) -> list[tuple[RetrievedChunk, float]]:

@@ -92,10 +92,13 @@ def build(data_dir: Path, n_chunks: int, *, seed: int = 11) -> dict[str, float]:
         have = bot.store.count()
         articles = n_chunks // CHUNKS_PER_ARTICLE
         started = time.perf_counter()
+        batch = []
         for i in tqdm(range(articles), desc="building the corpus", unit="article", file=sys.stderr, disable=None):
-            article, chunks = _article(rng, i, names)
-            if have < n_chunks:
-                bot.store.add_article(article, chunks)
+            batch.append(_article(rng, i, names))
+            if len(batch) == 25 or i == articles - 1:
+                if have < n_chunks:
+                    bot.store.add_articles(batch)
+                batch = []
         seconds = time.perf_counter() - started
         return {"chunks": bot.store.count(), "build_seconds": round(seconds, 1) if have < n_chunks else 0.0}
 
