@@ -10,6 +10,7 @@ so a query costs the postings of its words, not a pass over every chunk.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,6 +46,26 @@ def _unit_rows(vectors: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     unit: npt.NDArray[np.float64] = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
     return unit
+
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+YEAR_WEIGHT = 0.008
+"""Half a first place in one RRF list (1/61): tuned on RGB's even ids (bench/retrieval.py, docs/benchmarks.md)."""
+
+
+def year_agreement(years: set[str], chunk: RetrievedChunk) -> int:
+    """+1 when the chunk names one of the question's years, -1 when it names only others, 0 otherwise.
+
+    News questions that name a year ("the 2021 Super Bowl") are mostly missed by way of chunks about
+    the same subject in another year, which dense and keyword scores both rank high. The chunk's
+    own text, its title and its publication year count as naming a year.
+    """
+    named = set(_YEAR.findall(f"{chunk.title} {chunk.text}"))
+    if chunk.published is not None:
+        named.add(str(chunk.published.year))
+    if named & years:
+        return 1
+    return -1 if named else 0
 
 
 def rrf(rankings: Sequence[Sequence[str]], *, k: int = 60) -> dict[str, float]:
@@ -117,6 +138,9 @@ class HybridRetriever:
         fused = {cid: score for cid, score in fused.items() if cid in vectors}  # in step unless a write just failed
         if not fused:
             return RetrievalResult(chunks=[], candidates=0, best_similarity=0.0)
+        years = set(_YEAR.findall(query))
+        if years:
+            fused = {cid: score + YEAR_WEIGHT * year_agreement(years, found[cid]) for cid, score in fused.items()}
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
         cosines = _unit_rows([vectors[cid] for cid in order]) @ _unit_rows([query_vector])[0]
         similarity = {cid: float(cos) for cid, cos in zip(order, cosines, strict=True)}

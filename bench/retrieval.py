@@ -20,9 +20,16 @@ Rankings reported:
 - ``baseline``: the recipe every tutorial teaches, RecursiveCharacterTextSplitter(1000, 200),
   a Chroma collection and dense top-k with the same MiniLM, built in this process.
 - ``dense``, ``keyword`` (BM25 on the persistent index), ``fusion`` (their reciprocal rank fusion).
-- ``mmr``: fusion then MMR as the retriever used to do (no reranking).
-- ``sentence_rerank``: fusion candidates reranked by the best MiniLM similarity of any one sentence.
-- ``default``: ``HybridRetriever.retrieve`` exactly as ``assistant ask`` runs it.
+- ``fusion_year``: fusion, then +/- ``YEAR_WEIGHT`` for a passage that names the question's year / only
+  other years (``retrieval.year_agreement``).
+- ``mmr``: fusion then MMR as the retriever used to do (no year term).
+- ``default``: ``HybridRetriever.retrieve`` exactly as ``assistant ask`` runs it (fusion, year term,
+  relevance = rank and similarity half each, MMR).
+
+Tried on ``tune`` and left out of the default (figures in docs/benchmarks.md): reranking by the best
+MiniLM similarity of any one sentence, alone and as a third RRF list; a convex mix of cosine and
+normalised BM25; RRF's k at 10 and 30. RGB passages have no titles or dates, so contextual chunk
+headers change nothing here.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ if str(ROOT) not in sys.path:
 
 from assistant.chunking import chunk_article  # noqa: E402
 from assistant.providers import EmbeddingBackend, batch_threads, embedding_backend  # noqa: E402
-from assistant.retrieval import HybridRetriever, mmr, rrf  # noqa: E402
+from assistant.retrieval import _YEAR, YEAR_WEIGHT, HybridRetriever, mmr, rrf, year_agreement  # noqa: E402
 from assistant.schemas import Article  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import ArticleStore  # noqa: E402
@@ -157,13 +164,21 @@ def stage_rankers(store: ArticleStore, embedding: EmbeddingBackend) -> dict[str,
         fused = fused_ids(query)
         return [_passage(cid) for cid in sorted(fused, key=lambda c: (-fused[c], c))]
 
+    def fusion_year(query: str) -> list[str]:
+        fused = fused_ids(query)
+        years = set(_YEAR.findall(query))
+        if years:
+            found = {c.chunk_id: c for c in store.get_chunks(list(fused))}
+            fused = {cid: s + YEAR_WEIGHT * year_agreement(years, found[cid]) for cid, s in fused.items()}
+        return [_passage(cid) for cid in sorted(fused, key=lambda c: (-fused[c], c))]
+
     def plain_mmr(query: str) -> list[str]:
         fused = fused_ids(query)
         order = sorted(fused, key=lambda c: (-fused[c], c))
         vectors = store.get_embeddings(order)
         return [_passage(c) for c in mmr(order, relevance=fused, vectors=vectors, k=DEPTH)]
 
-    return {"dense": dense, "keyword": keyword, "fusion": fusion, "mmr": plain_mmr}
+    return {"dense": dense, "keyword": keyword, "fusion": fusion, "fusion_year": fusion_year, "mmr": plain_mmr}
 
 
 def default_ranker(store: ArticleStore, embedding: EmbeddingBackend) -> Ranker:

@@ -66,3 +66,18 @@ def test_mmr_skips_near_duplicates() -> None:
     vectors = {"a": [1.0, 0.0], "a2": [1.0, 0.0], "b": [0.0, 1.0]}
     chosen = mmr(["a", "a2", "b"], relevance={"a": 1.0, "a2": 0.99, "b": 0.5}, vectors=vectors, k=3)
     assert chosen == ["a", "b"]
+
+
+def test_year_agreement_favours_the_questions_year() -> None:
+    from datetime import date
+
+    from assistant.retrieval import year_agreement
+    from assistant.schemas import RetrievedChunk
+
+    def chunk(text: str, published: date | None = None) -> RetrievedChunk:
+        return RetrievedChunk(chunk_id="a:0", article_id="a", title="", text=text, published=published)
+
+    assert year_agreement({"2021"}, chunk("Super Bowl 2021 was played in Tampa.")) == 1
+    assert year_agreement({"2021"}, chunk("Tickets for the 2024 Super Bowl in Las Vegas.")) == -1
+    assert year_agreement({"2021"}, chunk("The Super Bowl is played in February.")) == 0
+    assert year_agreement({"2021"}, chunk("The game was played in Tampa.", date(2021, 2, 8))) == 1
