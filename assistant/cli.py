@@ -1,7 +1,8 @@
 """The ``assistant`` command: thin wrappers over the Assistant facade.
 
 Errors become one line on stderr and a non-zero exit; nothing here decides what an
-answer is.
+answer is. The facade (torch, chromadb, LangChain) is imported only once a command runs,
+so ``--help`` and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.errors import AssistantError, InputError
-from assistant.schemas import Answer, GroundingReport, SourceText
-from assistant.service import Assistant
-from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.schemas import Answer, GroundingReport, SourceText
+    from assistant.service import Assistant
+    from assistant.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,6 +96,8 @@ def cmd_brief(bot: Assistant, args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from assistant.settings import Settings
+
     overrides: dict[str, object] = {}
     if args.llm:
         overrides["llm"] = args.llm
@@ -154,6 +160,7 @@ def cmd_ask(bot: Assistant, args: argparse.Namespace) -> int:
 
 def _read_sources(paths: Sequence[Path]) -> list[SourceText]:
     from assistant.articles import read_file
+    from assistant.schemas import SourceText
 
     sources = []
     for path in paths:
@@ -188,6 +195,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     import tempfile
 
     from assistant.evaluation import eval_settings, render_table, run_eval
+    from assistant.service import Assistant
 
     bar, update = _progress_bar("evaluating")
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
@@ -214,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "eval":  # builds its own assistant on a temporary store, never the user's
             return cmd_eval(_settings(args), args)
+        from assistant.service import Assistant
+
         with Assistant.from_settings(_settings(args)) as bot:
             return COMMANDS[args.command](bot, args)
     except AssistantError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -99,22 +100,37 @@ class ChatBackend:
 @contextmanager
 def model_errors(what: str) -> Iterator[None]:
     """Turn an OpenAI-compatible server's failure into a one-line ModelError."""
-    import openai
-
     try:
         yield
-    except openai.AuthenticationError as exc:
-        raise ModelError(f"{what} refused the API key (401); check OPENAI_API_KEY") from exc
-    except openai.NotFoundError as exc:
-        raise ModelError(f"{what} was not found on the server (404); check ASSISTANT_OPENAI_MODEL") from exc
-    except openai.APITimeoutError as exc:
-        raise ModelError(f"{what} did not answer in time; check the server or raise ASSISTANT_OPENAI_TIMEOUT") from exc
-    except openai.APIConnectionError as exc:
-        raise ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running") from exc
-    except openai.APIStatusError as exc:
-        raise ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}") from exc
-    except openai.OpenAIError as exc:
-        raise ModelError(f"{what} failed: {str(exc).splitlines()[0][:200]}") from exc
+    except _openai_error() as exc:  # evaluated only when something was raised
+        raise _model_error(what, exc) from exc
+
+
+class _NeverRaised(Exception):
+    """Stands for openai's errors while openai is not imported: then none of them can have been raised."""
+
+
+def _openai_error() -> type[Exception]:
+    """openai's base error, without importing openai (seconds) for the local and fake models."""
+    module = sys.modules.get("openai")
+    error = getattr(module, "OpenAIError", None) if module is not None else None
+    return error if isinstance(error, type) and issubclass(error, Exception) else _NeverRaised
+
+
+def _model_error(what: str, exc: Exception) -> ModelError:
+    import openai
+
+    if isinstance(exc, openai.AuthenticationError):
+        return ModelError(f"{what} refused the API key (401); check OPENAI_API_KEY")
+    if isinstance(exc, openai.NotFoundError):
+        return ModelError(f"{what} was not found on the server (404); check ASSISTANT_OPENAI_MODEL")
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelError(f"{what} did not answer in time; check the server or raise ASSISTANT_OPENAI_TIMEOUT")
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}")
+    return ModelError(f"{what} failed: {str(exc).splitlines()[0][:200]}")
 
 
 class _GuardedEmbeddings(Embeddings):
@@ -329,6 +345,33 @@ class MiniLMEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed a question."""
         return self.embed_documents([text])[0]
+
+
+@contextmanager
+def batch_threads(embeddings: Embeddings, threads: int) -> Iterator[None]:
+    """Let MiniLM use ``threads`` torch threads for a batch job, then go back to its own setting.
+
+    Ingestion is a batch job: on 2 cores two threads embed about 1.5x faster. Answering inside the
+    app keeps one thread, which stays fast when another process is busy (bench/cpu_choices.py).
+    Other embeddings are left alone.
+    """
+    if not isinstance(embeddings, MiniLMEmbeddings) or threads == embeddings.threads:
+        yield
+        return
+    own = embeddings.threads
+    embeddings.threads = threads  # read when the model loads
+    if embeddings._model is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        embeddings.threads = own
+        if embeddings._model is not None:
+            import torch
+
+            torch.set_num_threads(own)
 
 
 @lru_cache(maxsize=1)

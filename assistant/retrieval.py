@@ -3,47 +3,25 @@
 Dense search finds paraphrases; BM25 finds the exact names and numbers that news
 questions hinge on. Fusing ranks (not scores) needs no calibration between the two.
 MMR then keeps near-duplicate chunks (syndicated copies, overlaps) from crowding out
-other evidence.
+other evidence. BM25 runs on the store's persistent keyword index (``assistant.keyword``),
+so a query costs the postings of its words, not a pass over every chunk.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
+import numpy.typing as npt
 from langchain_core.embeddings import Embeddings
 
 from assistant.schemas import RetrievedChunk
 from assistant.sentences import content_words
 from assistant.store import ArticleStore, build_filter
-
-
-class BM25:
-    """Okapi BM25 over content words (k1=1.5, b=0.75)."""
-
-    def __init__(self, texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75) -> None:
-        self.k1 = k1
-        self.b = b
-        self.docs = [Counter(content_words(t)) for t in texts]
-        self.lengths = [sum(d.values()) for d in self.docs]
-        self.avg_length = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
-        frequency: Counter[str] = Counter()
-        for doc in self.docs:
-            frequency.update(doc.keys())
-        n = len(self.docs)
-        self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in frequency.items()}
-
-    def scores(self, query: str) -> list[float]:
-        """BM25 score of every document for ``query``."""
-        terms = [t for t in set(content_words(query)) if t in self.idf]
-        out = []
-        for doc, length in zip(self.docs, self.lengths, strict=True):
-            norm = self.k1 * (1 - self.b + self.b * length / (self.avg_length or 1.0))
-            out.append(sum(self.idf[t] * doc[t] * (self.k1 + 1) / (doc[t] + norm) for t in terms if t in doc))
-        return out
 
 
 @dataclass
@@ -62,11 +40,32 @@ def coverage(query: str, text: str) -> float:
     return len(wanted & set(content_words(text))) / len(wanted) if wanted else 0.0
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
+def _unit_rows(vectors: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
+    """Rows scaled to length 1 (zero rows stay zero), so dot products are cosines."""
+    matrix = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit: npt.NDArray[np.float64] = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return unit
+
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+YEAR_WEIGHT = 0.008
+"""Half a first place in one RRF list (1/61): tuned on RGB's even ids (bench/retrieval.py, docs/benchmarks.md)."""
+
+
+def year_agreement(years: set[str], chunk: RetrievedChunk) -> int:
+    """+1 when the chunk names one of the question's years, -1 when it names only others, 0 otherwise.
+
+    News questions that name a year ("the 2021 Super Bowl") are mostly missed by way of chunks about
+    the same subject in another year, which dense and keyword scores both rank high. The chunk's
+    own text, its title and its publication year count as naming a year.
+    """
+    named = set(_YEAR.findall(f"{chunk.title} {chunk.text}"))
+    if chunk.published is not None:
+        named.add(str(chunk.published.year))
+    if named & years:
+        return 1
+    return -1 if named else 0
 
 
 def rrf(rankings: Sequence[Sequence[str]], *, k: int = 60) -> dict[str, float]:
@@ -87,23 +86,27 @@ def mmr(
     lambda_: float = 0.85,
     duplicate: float = 0.95,
 ) -> list[str]:
-    """Maximal marginal relevance over ``order``; near-duplicates (cosine >= ``duplicate``) are skipped."""
-    chosen: list[str] = []
-    pool = list(order)
-    while pool and len(chosen) < k:
-        best_id, best_value = None, -math.inf
-        for item in pool:
-            redundancy = max((_cosine(vectors[item], vectors[c]) for c in chosen), default=0.0)
-            if redundancy >= duplicate:
-                continue
-            value = lambda_ * relevance[item] - (1 - lambda_) * redundancy
-            if value > best_value:
-                best_id, best_value = item, value
-        if best_id is None:
+    """Maximal marginal relevance over ``order``; near-duplicates (cosine >= ``duplicate``) are skipped.
+
+    The pairwise cosines are one matrix product; the greedy loop then only reads it.
+    """
+    if not order or k <= 0:
+        return []
+    unit = _unit_rows([vectors[item] for item in order])
+    cosines = unit @ unit.T
+    rel = np.array([relevance[item] for item in order])
+    redundancy = np.zeros(len(order))  # the most similar chosen item's cosine; 0 before any is chosen
+    available = np.ones(len(order), dtype=bool)
+    chosen: list[int] = []
+    while len(chosen) < k:
+        value = np.where(available & (redundancy < duplicate), lambda_ * rel - (1 - lambda_) * redundancy, -math.inf)
+        best = int(np.argmax(value))  # the first of equal values, as in ``order``
+        if value[best] == -math.inf:
             break
-        chosen.append(best_id)
-        pool.remove(best_id)
-    return chosen
+        redundancy = cosines[best].copy() if not chosen else np.maximum(redundancy, cosines[best])
+        chosen.append(best)
+        available[best] = False
+    return [order[i] for i in chosen]
 
 
 @dataclass
@@ -114,15 +117,6 @@ class HybridRetriever:
     embeddings: Embeddings
     k: int = 5
     fetch_k: int = 20
-    _bm25_cache: dict[tuple[int, str], tuple[BM25, list[RetrievedChunk]]] = field(default_factory=dict)
-
-    def _bm25(self, where: dict[str, object] | None) -> tuple[BM25, list[RetrievedChunk]]:
-        key = (self.store.version, repr(where))
-        if key not in self._bm25_cache:
-            chunks = self.store.all_chunks(where=where)
-            self._bm25_cache.clear()
-            self._bm25_cache[key] = (BM25([c.text for c in chunks]), chunks)
-        return self._bm25_cache[key]
 
     def retrieve(
         self,
@@ -138,16 +132,18 @@ class HybridRetriever:
         where = build_filter(sources=sources, since=since, until=until)
         query_vector = self.embeddings.embed_query(query)
         dense = self.store.dense_search(query_vector, k=self.fetch_k, where=where)
-        index, corpus = self._bm25(where)
-        lexical = sorted(
-            ((s, c.chunk_id) for s, c in zip(index.scores(query), corpus, strict=True) if s > 0), reverse=True
-        )[: self.fetch_k]
-        fused = rrf([[c.chunk_id for c, _ in dense], [cid for _, cid in lexical]])
+        lexical = self.store.keyword_search(query, k=self.fetch_k, sources=sources, since=since, until=until)
+        fused = rrf([[c.chunk_id for c, _ in dense], [cid for cid, _ in lexical]])
+        found, vectors = self.store.get_chunks_and_embeddings(list(fused))
+        fused = {cid: score for cid, score in fused.items() if cid in vectors}  # in step unless a write just failed
         if not fused:
             return RetrievalResult(chunks=[], candidates=0, best_similarity=0.0)
-        vectors = self.store.get_embeddings(list(fused))
-        similarity = {cid: _cosine(query_vector, vectors[cid]) for cid in fused}
+        years = set(_YEAR.findall(query))
+        if years:
+            fused = {cid: score + YEAR_WEIGHT * year_agreement(years, found[cid]) for cid, score in fused.items()}
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        cosines = _unit_rows([vectors[cid] for cid in order]) @ _unit_rows([query_vector])[0]
+        similarity = {cid: float(cos) for cid, cos in zip(order, cosines, strict=True)}
         low, high = min(fused.values()), max(fused.values())
         # Rank agreement and closeness to the question, half each: RRF alone barely separates single-list hits.
         relevance = {
@@ -155,8 +151,7 @@ class HybridRetriever:
             for cid in order
         }
         chosen = mmr(order, relevance=relevance, vectors=vectors, k=k)
-        by_id = {c.chunk_id: c for c in self.store.get_chunks(chosen)}
-        chunks = [by_id[cid].model_copy(update={"similarity": similarity[cid], "score": fused[cid]}) for cid in chosen]
+        chunks = [found[cid].model_copy(update={"similarity": similarity[cid], "score": fused[cid]}) for cid in chosen]
         return RetrievalResult(
             chunks=chunks,
             candidates=len(fused),

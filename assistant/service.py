@@ -26,9 +26,10 @@ from assistant.errors import ArticleError, AssistantError, InputError, StoreErro
 from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
+from assistant.ingestion import IngestBatch
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
-from assistant.providers import ChatBackend, EmbeddingBackend, chat_backend, embedding_backend
+from assistant.providers import ChatBackend, EmbeddingBackend, batch_threads, chat_backend, embedding_backend
 from assistant.retrieval import HybridRetriever
 from assistant.schemas import (
     Answer,
@@ -144,21 +145,24 @@ class Assistant:
         """Store the articles found under ``paths``; unchanged ones cost nothing, changed ones replace the old."""
         files, errors = discover([Path(p) for p in paths])
         report = IngestReport(errors=[str(e) for e in errors])
-        for done, path in enumerate(files, start=1):
-            try:
-                articles = read_file(path)
-            except ArticleError as exc:
-                report.errors.append(str(exc))
-            else:
-                self._ingest_file(path, articles, report)
-            if progress is not None:
-                progress(done, len(files), str(path))
+        batch = IngestBatch(self.store, report)
+        with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
+            for done, path in enumerate(files, start=1):
+                try:
+                    articles = read_file(path)
+                except ArticleError as exc:
+                    report.errors.append(str(exc))
+                else:
+                    self._ingest_file(path, articles, batch, report)
+                if progress is not None:
+                    progress(done, len(files), str(path))
+            batch.flush()
         return report
 
-    def _ingest_file(self, path: Path, articles: list[Article], report: IngestReport) -> None:
+    def _ingest_file(self, path: Path, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
         stale = self.store.path_article_ids(str(path)) - {a.id for a in articles}
         for article in articles:
-            if self.store.has_article(article.id):
+            if batch.pending(article.id) or self.store.has_article(article.id):
                 report.unchanged += 1
                 continue
             chunks = chunk_article(
@@ -168,11 +172,9 @@ class Assistant:
                 overlap_tokens=self.settings.chunk_overlap_tokens,
                 max_tokens=self.embedding.max_tokens,
             )
-            report.chunks_added += self.store.add_article(article, chunks)
-            report.new += 1
+            batch.add(article, chunks)
         for article_id in stale:
-            self.store.delete_article(article_id)
-            report.replaced += 1
+            batch.delete(article_id)
 
     def is_empty(self) -> bool:
         """True when no article is stored yet."""

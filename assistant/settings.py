@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     local_n_ctx: int = Field(default=2048, ge=512, description="Context window of the local model, in tokens.")
     local_threads: int | None = Field(default=None, ge=1)
 
+    ingest_threads: int = Field(
+        default=2, ge=1, description="Torch threads while ingesting (a batch job); answering keeps one."
+    )
     chunk_tokens: int = Field(default=180, ge=32, description="Target chunk size in embedding-model tokens.")
     chunk_overlap_tokens: int = Field(default=40, ge=0, description="Overlap between neighbouring chunks.")
     top_k: int | None = Field(

@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import urllib.error
 import urllib.request
@@ -43,6 +44,7 @@ from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError
+from assistant.keyword import KeywordIndex, KeywordRow
 from assistant.schemas import Article, ArticleSummary, Chunk, RetrievedChunk
 from assistant.settings import Settings
 
@@ -135,6 +137,7 @@ class ArticleStore:
         self._lock: FileLock | None = None
         self._collection: Collection | None = None
         self._version = 0
+        self._keyword: KeywordIndex | None = None
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -143,6 +146,8 @@ class ArticleStore:
         """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
+            # A server has no folder beside it that all its clients share: each process keeps the keyword index in
+            # memory, filled from the server when it opens (see docs/deployment.md).
             served = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
             served.location = f"Chroma server at {_server_url(settings)}"
             return served
@@ -153,7 +158,8 @@ class ArticleStore:
             lock.release()
             raise
         hint = f"check the folder {settings.data_dir} (space, permissions), or move it away and ingest again"
-        store = cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint)
+        store = cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint,
+                            keyword_path=settings.data_dir / "keyword" / settings.collection)
         store.location = f"folder {settings.data_dir.resolve()}"
         return store
 
@@ -177,11 +183,15 @@ class ArticleStore:
         model: str,
         dimension: int,
         hint: str,
+        *,
+        keyword_path: Path | None = None,
     ) -> ArticleStore:
         store = cls(client=client, embeddings=embeddings, embedding_model=model, dimension=dimension, hint=hint)
         store._lock = lock
         try:
             store._collection = store._open_collection(name)
+            store._keyword = KeywordIndex.open(keyword_path)
+            store._sync_keyword()
         except BaseException:
             store.close()
             raise
@@ -215,6 +225,9 @@ class ArticleStore:
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
         self._collection = None
+        if self._keyword is not None:
+            self._keyword.close()
+            self._keyword = None
         close = getattr(self._client, "close", None)  # Client.close() exists, but not on the ClientAPI interface
         with contextlib.suppress(*_CHROMA_ERRORS):
             if callable(close):
@@ -280,6 +293,20 @@ class ArticleStore:
         vectors = got["embeddings"] if got["embeddings"] is not None else []
         return {cid: [float(x) for x in vec] for cid, vec in zip(got["ids"], vectors, strict=True)}
 
+    def get_chunks_and_embeddings(
+        self, chunk_ids: Sequence[str]
+    ) -> tuple[dict[str, RetrievedChunk], dict[str, list[float]]]:
+        """Chunks and their stored vectors by id in one read (retrieval needs both for its candidates)."""
+        if not chunk_ids:
+            return {}, {}
+        with self._guarded("read chunks"):
+            got = self._coll().get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        rows = list(zip(got["ids"], docs, metas, vectors, strict=True))
+        return ({cid: _retrieved(cid, doc, meta) for cid, doc, meta, _ in rows},
+                {cid: vec.tolist() if hasattr(vec, "tolist") else list(vec) for cid, _, _, vec in rows})
+
     def dense_search(
         self, query_embedding: list[float], *, k: int, where: Where | None = None
     ) -> list[tuple[RetrievedChunk, float]]:
@@ -324,32 +351,108 @@ class ArticleStore:
 
     def add_article(self, article: Article, chunks: Sequence[Chunk]) -> int:
         """Embed all chunks first, then upsert them by id, so a failed embedding writes nothing."""
-        _check_chunks(article, chunks)
-        if not chunks:
+        return self.add_articles([(article, chunks)])
+
+    def add_articles(self, batch: Sequence[tuple[Article, Sequence[Chunk]]]) -> int:
+        """Store several articles with one embedding pass, one upsert and one keyword commit.
+
+        Batching across articles keeps the embedder's batches full (news articles are a few chunks
+        each), and a chunk text already stored (a syndicated copy, a re-chunked article) reuses its
+        stored vector instead of being embedded again. Returns the number of chunks written.
+        """
+        batch = [(article, chunks) for article, chunks in batch if chunks]
+        for article, chunks in batch:
+            _check_chunks(article, chunks)
+        if not batch:
             return 0
-        vectors = self._embed([chunk.text for chunk in chunks])
-        ids = [chunk.id for chunk in chunks]
-        with self._guarded(f"store article {article.id}"):
+        pairs = [(article, chunk) for article, chunks in batch for chunk in chunks]
+        vectors = self._vectors([chunk.text for _, chunk in pairs])
+        ids = [chunk.id for _, chunk in pairs]
+        metadatas = [_chunk_metadata(article, chunk) for article, chunk in pairs]
+        article_ids = [article.id for article, _ in batch]
+        with self._kw().journal(article_ids), self._guarded(f"store {len(batch)} article(s) from {article_ids[0]}"):
             self._coll().upsert(
-                ids=ids,
-                embeddings=cast(Any, vectors),
-                documents=[chunk.text for chunk in chunks],
-                metadatas=[_chunk_metadata(article, chunk) for chunk in chunks],
+                ids=ids, embeddings=cast(Any, vectors), documents=[c.text for _, c in pairs],
+                metadatas=cast(Any, metadatas),
             )
-            stale = set(self._ids_where({"article_id": article.id})) - set(ids)
+            stale = set(self._ids_where({"article_id": {"$in": article_ids}})) - set(ids)
             if stale:  # left over from an earlier chunking of the same text
                 self._coll().delete(ids=sorted(stale))
+            rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
+            self._kw().replace_articles(article_ids, rows)
         self._version += 1
-        return len(chunks)
+        return len(pairs)
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        """A vector per text: stored ones reused by text hash, each distinct new text embedded once."""
+        hashes = [_text_hash(text) for text in texts]
+        known = self._stored_vectors(sorted(set(hashes)))
+        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
+        order = sorted(todo, key=lambda h: len(todo[h]))  # like lengths share a batch: less padding
+        if order:
+            known.update(zip(order, self._embed([todo[h] for h in order]), strict=True))
+        return [known[h] for h in hashes]
+
+    def _stored_vectors(self, hashes: list[str]) -> dict[str, list[float]]:
+        if not hashes:
+            return {}
+        with self._guarded("read stored vectors"):
+            got = self._coll().get(where=cast(Any, {"text_sha": {"$in": hashes}}), include=["embeddings", "metadatas"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        metas = got["metadatas"] or []
+        return {_str(meta, "text_sha"): [float(x) for x in vec] for meta, vec in zip(metas, vectors, strict=True)}
 
     def delete_article(self, article_id: str) -> int:
         """Remove all chunks of an article; returns how many were removed."""
         ids = self._ids_where({"article_id": article_id})
         if ids:
-            with self._guarded(f"delete article {article_id}"):
+            with self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
+                self._kw().replace_articles([article_id], [])
             self._version += 1
         return len(ids)
+
+    # -- the keyword index ---------------------------------------------------------------------------
+
+    def keyword_search(
+        self,
+        query: str,
+        *,
+        k: int,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best chunk ids by BM25, with scores, under the same limits as ``build_filter``."""
+        return self._kw().search(query, k=k, sources=sources, since=since, until=until)
+
+    def keyword_chunk_ids(self) -> set[str]:
+        """Every chunk id in the keyword index (reads it whole; for checks, not for queries)."""
+        return self._kw().chunk_ids()
+
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id in the vector store (reads it whole; for checks, not for queries)."""
+        return {cid for cid, _, _ in self._pages(None, include_documents=False)}
+
+    def _kw(self) -> KeywordIndex:
+        if self._keyword is None:
+            raise StoreError("the store is closed; open it again with ArticleStore.open()")
+        return self._keyword
+
+    def _sync_keyword(self) -> None:
+        """Bring the keyword index in step with Chroma, the source of truth, when it opens.
+
+        A journal left by a killed write names the articles to redo; a count that differs (a new or moved
+        index, a store from before the keyword index, a rebuild cut short) rebuilds the whole index.
+        """
+        index = self._kw()
+        pending = index.pending()
+        if pending and "*" not in pending:
+            where: Where = {"article_id": {"$in": sorted(pending)}}
+            index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
+        if "*" in pending or index.count() != self.count():
+            index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+        index.clear_pending()
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -521,7 +624,22 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
         "start": chunk.start,
         "end": chunk.end,
         "tokens": chunk.tokens,
+        "text_sha": _text_hash(chunk.text),
     }
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _keyword_row(chunk_id: str, text: str, meta: Mapping[str, object]) -> KeywordRow:
+    return KeywordRow(
+        chunk_id=chunk_id,
+        article_id=_str(meta, "article_id"),
+        source=_str(meta, "source") or "unknown",
+        published_ord=_int(meta, "published_ord"),
+        text=text,
+    )
 
 
 def _retrieved(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from assistant.fakes import NO_ANSWER, FakeChatModel, HashingEmbeddings, plant_error
+from assistant.keyword import KeywordIndex, KeywordRow
 from assistant.prompts import load_prompt
-from assistant.retrieval import BM25, mmr, rrf
+from assistant.retrieval import mmr, rrf
 
 
 def _cos(a: list[float], b: list[float]) -> float:
@@ -47,9 +48,12 @@ def test_fake_chat_error_mode_plants_a_wrong_fact() -> None:
 
 
 def test_bm25_prefers_rare_matching_terms() -> None:
-    index = BM25(["the strikes hit Khiam", "the strikes hit the valley", "markets rose today"])
-    scores = index.scores("Khiam strikes")
-    assert scores[0] > scores[1] > scores[2] == 0.0
+    index = KeywordIndex.open(None)
+    texts = ["the strikes hit Khiam", "the strikes hit the valley", "markets rose today"]
+    index.replace_articles(["x"], [KeywordRow(chunk_id=str(i), article_id="x", text=t) for i, t in enumerate(texts)])
+    hits = index.search("Khiam strikes", k=5)
+    assert [cid for cid, _ in hits] == ["0", "1"]
+    assert hits[0][1] > hits[1][1] > 0.0
 
 
 def test_rrf_sums_reciprocal_ranks() -> None:
@@ -62,3 +66,18 @@ def test_mmr_skips_near_duplicates() -> None:
     vectors = {"a": [1.0, 0.0], "a2": [1.0, 0.0], "b": [0.0, 1.0]}
     chosen = mmr(["a", "a2", "b"], relevance={"a": 1.0, "a2": 0.99, "b": 0.5}, vectors=vectors, k=3)
     assert chosen == ["a", "b"]
+
+
+def test_year_agreement_favours_the_questions_year() -> None:
+    from datetime import date
+
+    from assistant.retrieval import year_agreement
+    from assistant.schemas import RetrievedChunk
+
+    def chunk(text: str, published: date | None = None) -> RetrievedChunk:
+        return RetrievedChunk(chunk_id="a:0", article_id="a", title="", text=text, published=published)
+
+    assert year_agreement({"2021"}, chunk("Super Bowl 2021 was played in Tampa.")) == 1
+    assert year_agreement({"2021"}, chunk("Tickets for the 2024 Super Bowl in Las Vegas.")) == -1
+    assert year_agreement({"2021"}, chunk("The Super Bowl is played in February.")) == 0
+    assert year_agreement({"2021"}, chunk("The game was played in Tampa.", date(2021, 2, 8))) == 1

@@ -1,0 +1,103 @@
+"""Ingestion speed against the embedder's own: end-to-end chunks/s, the embedder alone on the same chunks, re-ingest.
+
+Usage::
+
+    python bench/ingest.py                      # 100 synthetic articles, MiniLM, the defaults
+    python bench/ingest.py --articles 200 --json
+
+The corpus is bench/pipeline.py's (the seed article's sentences reordered, numbers and places
+varied: distinct, news-shaped text). In one process:
+
+1. ``end_to_end``: ``Assistant.ingest`` of the folder into a fresh embedded store (reading,
+   chunking, embedding, Chroma and keyword writes), with the ingest thread setting (2 by default).
+2. ``embedder_alone``: MiniLM alone on exactly the chunk texts that were stored, batch 32, with
+   the same threads; and with one thread (the answering default) for scale. ``ratio`` is
+   end-to-end chunks/s over the embedder's, with the same threads.
+3. ``reingest``: the same folder again (nothing changed, nothing embedded); ``reingest_speedup``
+   is the first run's seconds over this one's.
+4. ``peak_rss_mb``: the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from assistant.providers import MiniLMEmbeddings, batch_threads  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from bench.common import machine, table  # noqa: E402
+from bench.pipeline import make_corpus  # noqa: E402
+
+
+def embedder_alone(texts: list[str], *, threads: int) -> float:
+    """Chunks per second of MiniLM alone on ``texts`` with ``threads`` torch threads (model loaded first)."""
+    minilm = MiniLMEmbeddings()
+    with batch_threads(minilm, threads):
+        minilm.embed_documents(texts[:4])  # load the model outside the timing
+        started = time.perf_counter()
+        minilm.embed_documents(texts)
+        seconds = time.perf_counter() - started
+    return len(texts) / seconds
+
+
+def run(articles: int, threads: int) -> dict[str, object]:
+    """The figures of one run."""
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        make_corpus(folder, articles)
+        settings = Settings(llm="fake", embeddings="local", data_dir=Path(tmp) / "data", ingest_threads=threads,
+                            chroma_host=None)
+        with Assistant.from_settings(settings) as bot:
+            bot.embedding.embeddings.embed_query("load the model outside the timing")
+            started = time.perf_counter()
+            first = bot.ingest([folder])
+            first_s = time.perf_counter() - started
+            started = time.perf_counter()
+            again = bot.ingest([folder])
+            again_s = time.perf_counter() - started
+            texts = sorted({c.text for c in bot.store.all_chunks()})
+    e2e = first.chunks_added / first_s
+    alone = embedder_alone(texts, threads=threads)
+    alone_one = embedder_alone(texts, threads=1)
+    return {
+        "articles": first.new,
+        "chunks": first.chunks_added,
+        "distinct_chunk_texts": len(texts),
+        "threads": threads,
+        "end_to_end": {"seconds": round(first_s, 1), "chunks_per_s": round(e2e, 1)},
+        "embedder_alone": {"chunks_per_s": round(alone, 1), "one_thread_chunks_per_s": round(alone_one, 1)},
+        "ratio": round(e2e / alone, 2),
+        "reingest": {"seconds": round(again_s, 2), "embedded": again.chunks_added, "unchanged": again.unchanged},
+        "reingest_speedup": round(first_s / again_s, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "targets": {"ratio": 0.85, "reingest_speedup": 50},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=Settings.model_fields["ingest_threads"].default)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures = run(args.articles, args.threads)
+    figures["machine"] = machine()
+    print(table(figures))
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Retrieval latency at scale: warm p50/p95 of one retrieval, and the cold cost of a whole `assistant ask`.
+
+Usage::
+
+    python bench/latency.py --chunks 10000
+    python bench/latency.py --chunks 100000 --data-dir /tmp/lat-100k --json   # keeps the store for a rerun
+
+A synthetic corpus of N chunks (articles of 20 chunks, news-shaped sentences from a fixed
+vocabulary with rare names and numbers, seeded) goes into the embedded store with the fake
+hashing embeddings, which isolates retrieval from the embedding model. Then, in this process:
+
+- ``warm``: ``HybridRetriever.retrieve`` (query embedding, dense search, keyword search, fusion,
+  MMR, reading the chosen chunks) on 200 questions after 5 warm-up ones, no LLM; again with a
+  source and date filter.
+- ``baseline``: the retrieval as it was before the persistent keyword index (bench/baseline_retrieval.py:
+  BM25 rebuilt from every chunk in each process, pure-Python MMR) on the same store and questions,
+  and the ratio of the two.
+- ``cold``: ``assistant --llm fake --embeddings fake ask Q`` as a whole process (median of 3), and a
+  process that only imports the CLI and the facade; ``beyond_imports_s`` is the difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tqdm import tqdm  # noqa: E402
+
+from assistant.schemas import Article, Chunk  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from bench.baseline_retrieval import OldHybridRetriever  # noqa: E402
+from bench.common import machine, table  # noqa: E402
+
+CHUNKS_PER_ARTICLE = 20
+SOURCES = ["Reuters", "AP", "AFP", "BBC", "Al Jazeera"]
+COMMON = (
+    "officials said the government council minister army police court election vote market prices rose fell "
+    "talks ceasefire strike attack city region border forces report statement agency week month year people "
+    "workers company budget plan law protest hospital school bridge road port flood storm fire rescue"
+).split()
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4))).title()
+
+
+def _chunk_text(rng: random.Random, names: list[str]) -> str:
+    sentences = []
+    for _ in range(4):
+        words = [*rng.sample(COMMON, 9), rng.choice(names), rng.choice(names), str(rng.randint(2, 9000))]
+        rng.shuffle(words)
+        sentences.append(" ".join(words).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def _article(rng: random.Random, i: int, names: list[str]) -> tuple[Article, list[Chunk]]:
+    texts = [_chunk_text(rng, names) for _ in range(CHUNKS_PER_ARTICLE)]
+    text = " ".join(texts)
+    article_id = f"{i:016x}"
+    article = Article(id=article_id, title=f"Report {i}", source=SOURCES[i % len(SOURCES)],
+                      published=date(2024, 1, 1) + timedelta(days=i % 365), path=f"synthetic/{i}.txt", text=text)
+    chunks, start = [], 0
+    for n, chunk_text in enumerate(texts):
+        chunks.append(Chunk(id=f"{article_id}:{n}", article_id=article_id, n=n, text=chunk_text, start=start,
+                            end=start + len(chunk_text), tokens=len(chunk_text.split())))
+        start += len(chunk_text) + 1
+    return article, chunks
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(llm="fake", embeddings="fake", data_dir=data_dir, chroma_host=None)
+
+
+def build(data_dir: Path, n_chunks: int, *, seed: int = 11) -> dict[str, float]:
+    """Fill the store up to ``n_chunks`` (a store already that full is reused); returns the build figures."""
+    rng = random.Random(seed)
+    names = [_name(rng) for _ in range(20000)]
+    with Assistant.from_settings(_settings(data_dir)) as bot:
+        have = bot.store.count()
+        articles = n_chunks // CHUNKS_PER_ARTICLE
+        started = time.perf_counter()
+        batch = []
+        for i in tqdm(range(articles), desc="building the corpus", unit="article", file=sys.stderr, disable=None):
+            batch.append(_article(rng, i, names))
+            if len(batch) == 25 or i == articles - 1:
+                if have < n_chunks:
+                    bot.store.add_articles(batch)
+                batch = []
+        seconds = time.perf_counter() - started
+        return {"chunks": bot.store.count(), "build_seconds": round(seconds, 1) if have < n_chunks else 0.0}
+
+
+def questions(n: int, *, seed: int = 5) -> list[str]:
+    """Questions with common words and one rare name or number, as news questions tend to be."""
+    rng = random.Random(seed)
+    names = [_name(rng) for _ in range(20000)]
+    return [f"What did {rng.choice(names)} say about the {rng.choice(COMMON)} {rng.choice(COMMON)} "
+            f"in {rng.randint(2, 9000)}?" for _ in range(n)]
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    ordered = sorted(ms)
+    return {"p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)], 1),
+            "n": len(ordered)}
+
+
+def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, object]:
+    """Warm latencies of the default retrieval and of the baseline, in this process."""
+    with Assistant.from_settings(_settings(data_dir)) as bot:
+        retriever = bot.retriever
+        for q in qs[:5]:
+            retriever.retrieve(q)
+        plain, filtered = [], []
+        for q in qs:
+            t0 = time.perf_counter()
+            retriever.retrieve(q)
+            plain.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            retriever.retrieve(q, sources=["AP", "BBC"], since=date(2024, 3, 1), until=date(2024, 9, 30))
+            filtered.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        old = OldHybridRetriever(store=bot.store, embeddings=bot.embedding.embeddings, k=retriever.k)
+        old_build = time.perf_counter() - t0
+        old_ms = []
+        for q in qs[:baseline_queries]:
+            t0 = time.perf_counter()
+            old.retrieve(q)
+            old_ms.append((time.perf_counter() - t0) * 1000)
+    now, before = _percentiles(plain), _percentiles(old_ms)
+    return {
+        "warm": now,
+        "warm_filtered": _percentiles(filtered),
+        "baseline": {**before, "bm25_rebuild_s": round(old_build, 2)},
+        "speedup_p50": round(before["p50_ms"] / now["p50_ms"], 1),
+        "speedup_p95": round(before["p95_ms"] / now["p95_ms"], 1),
+    }
+
+
+def _run_seconds(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=None, check=False)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])}... failed: {proc.stderr.strip()[-500:]}")
+    return seconds
+
+
+def cold(data_dir: Path, question: str, *, repeats: int = 3) -> dict[str, float]:
+    """Seconds of a whole `assistant ask` process, and of one that only imports what it imports."""
+    ask = [sys.executable, "-m", "assistant.cli", "--llm", "fake", "--embeddings", "fake",
+           "--data-dir", str(data_dir), "ask", question, "--json"]
+    imports = [sys.executable, "-c", "import assistant.cli, assistant.service, assistant.keyword, chromadb"]
+    ask_s = statistics.median(_run_seconds(ask) for _ in range(repeats))
+    import_s = statistics.median(_run_seconds(imports) for _ in range(repeats))
+    return {"ask_s": round(ask_s, 2), "imports_s": round(import_s, 2), "beyond_imports_s": round(ask_s - import_s, 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=10000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--baseline-queries", type=int, default=20, help="the baseline is slow; fewer queries")
+    parser.add_argument("--data-dir", type=Path, help="keep the synthetic store here (reused when already full)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
+        data_dir = args.data_dir or Path(tmp) / "data"
+        built = build(data_dir, args.chunks)
+        qs = questions(args.queries)
+        figures: dict[str, object] = {"chunks": built["chunks"], "build_seconds": built["build_seconds"]}
+        figures["cold"] = cold(data_dir, qs[0])
+        figures.update(warm(data_dir, qs, baseline_queries=args.baseline_queries))
+    figures["targets"] = {"p95_ms": 40 if args.chunks <= 10000 else 100, "cold_beyond_imports_s": 3.0}
+    figures["machine"] = machine()
+    print(table(figures))
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
