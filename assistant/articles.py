@@ -20,6 +20,7 @@ from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from assistant.errors import ArticleError
+from assistant.injection import strip_invisible
 from assistant.schemas import Article
 from assistant.sentences import split_sentences
 
@@ -44,7 +45,7 @@ def _newlines(text: str) -> str:
 
 def normalise_text(text: str) -> str:
     """Canonical form of article text, so the same article always hashes to the same id."""
-    text = _newlines(unicodedata.normalize("NFC", text).removeprefix("\ufeff"))
+    text = _newlines(strip_invisible(unicodedata.normalize("NFC", text).removeprefix("\ufeff")))
     text = _NBSP.sub(" ", text)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return _MANY_NEWLINES.sub("\n\n", text).strip()
@@ -120,7 +121,7 @@ def _clean(value: str | None) -> str | None:
     """One-line metadata with whitespace collapsed; blank means not given."""
     if value is None:
         return None
-    return " ".join(value.split()) or None
+    return " ".join(strip_invisible(value).split()) or None
 
 
 def make_article(
@@ -352,7 +353,11 @@ _PARAGRAPH_TAGS = frozenset(
 )
 _LINE_TAGS = frozenset({"br", "li", "tr", "dt", "dd"})
 _CELL_TAGS = frozenset({"td", "th"})
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0*)?(?:px|pt|em|rem|%)?\s*(?:;|!|$)|"
+    r"opacity\s*:\s*0(?:\.0*)?\s*(?:;|!|$)",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 
 

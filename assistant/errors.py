@@ -48,6 +48,10 @@ class EmbeddingMismatchError(StoreError):
     """The collection was built with another embedding model."""
 
 
+class StoreVersionError(StoreError):
+    """The store was written by another version of the assistant, in a format this one does not read."""
+
+
 class ModelError(AssistantError):
     """The chat model or embeddings could not be loaded or did not answer."""
 

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -23,10 +24,11 @@ from assistant.citations import drop_unfinished, ground_answer, is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
+from assistant.injection import as_data, safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend, EmbeddingBackend, chat_backend, embedding_backend
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, RetrievalResult
 from assistant.schemas import (
     Answer,
     Article,
@@ -48,9 +50,10 @@ RELEVANCE_FLOORS = {"local": 0.25, "fake": 0.12, "openai": 0.25}
 def number_sources(chunks: Sequence[RetrievedChunk]) -> str:
     """The sources block of the answer prompt: ``[n] text``, one chunk a line.
 
-    Titles are left out: small models copy them into answers as if they were findings.
+    Titles are left out: small models copy them into answers as if they were findings. Each text is made one
+    line with the prompt's ``<sources>`` delimiters neutralised, so a source cannot close the data block.
     """
-    return "\n".join(f"[{n}] {' '.join(chunk.text.split())}" for n, chunk in enumerate(chunks, start=1))
+    return "\n".join(f"[{n}] {as_data(chunk.text)}" for n, chunk in enumerate(chunks, start=1))
 
 
 class Assistant:
@@ -220,6 +223,7 @@ class Assistant:
         question = self._validate(question)
         query = self.rewrite(question, history)
         found = self.retriever.retrieve(query, sources=sources, since=since, until=until)
+        found = self._withhold_flagged(found)
         info = RetrievalInfo(
             query=query, candidates=found.candidates, best_similarity=round(found.best_similarity, 4),
             best_coverage=round(found.best_coverage, 4),
@@ -247,8 +251,14 @@ class Assistant:
         fits = answers_question(query, supported)
         if not fits.ok:
             return self._abstain(question, info, claims=grounded.claims, note=fits.reason)
-        return Answer(question=question, answer=grounded.text, abstained=False, citations=grounded.citations,
-                      claims=grounded.claims, model=self.chat.name, retrieval=info)
+        return Answer(question=question, answer=safe_markdown(grounded.text), abstained=False,
+                      citations=grounded.citations, claims=grounded.claims, model=self.chat.name, retrieval=info)
+
+    def _withhold_flagged(self, found: RetrievalResult) -> RetrievalResult:
+        """Chunks flagged at ingestion as addressing an AI stay out of the prompt unless the settings allow them."""
+        if self.settings.allow_flagged_sources:
+            return found
+        return dataclasses.replace(found, chunks=[c for c in found.chunks if not c.injection])
 
     def _abstain(
         self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None, note: str = ""

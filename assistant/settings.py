@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="offline: the CPU checker alone; llm: the chat model judges claims, the offline checks veto.",
     )
 
+    allow_flagged_sources: bool = Field(
+        default=False,
+        description="Let chunks flagged at ingestion as addressing an AI model into prompts (off: they are withheld).",
+    )
+
     host: str = Field(default="127.0.0.1", description="Address the Gradio app listens on.")
     port: int = Field(default=7860, ge=1, le=65535)
     seeds_dir: Path = Field(default=Path("seeds"), description="Ingested by the app when the store is empty.")

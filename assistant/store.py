@@ -42,7 +42,9 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
-from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError
+from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
+from assistant.injection import screen
+from assistant.retry import with_retries
 from assistant.schemas import Article, Chunk, RetrievedChunk
 from assistant.settings import Settings
 
@@ -50,10 +52,14 @@ Where = dict[str, object]
 """A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
 
 _EMBED_BATCH = 64
+CHUNK_FORMAT = 2
+"""Version of the chunk metadata layout; 2 added the injection screen. Older collections are refused."""
 _PAGE = 1000
 _SERVER_READ_TIMEOUT = 120.0
 # Errors that chromadb (and its HTTP and Rust layers) raise; converted to StoreError at this module's edge.
 _CHROMA_ERRORS = (ChromaError, ValueError, RuntimeError, OSError, httpx.HTTPError)
+# Failures of the connection to a Chroma server that a retry a moment later can cure (a restart, a dropped socket).
+_TRANSIENT = (httpx.TransportError, ConnectionError)
 
 
 @register_embedding_function
@@ -140,7 +146,9 @@ class ArticleStore:
         """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
-            return cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            store._collection = cast(Collection, _RetryingCollection(store._coll()))  # a server can restart
+            return store
         lock = _acquire_lock(settings.data_dir)
         try:
             client = _guarded_persistent_client(settings.data_dir / "chroma")
@@ -188,12 +196,14 @@ class ArticleStore:
                 existing = None
         if existing is not None:
             self._check_built_with(name, existing.metadata or {})
+            self._check_format(name, existing.metadata or {})
         ef = _LangChainEmbeddingFunction(self._embeddings, model=self._model, dimension=self._dimension)
         with self._guarded(f"open the collection '{name}'"):
             return self._client.get_or_create_collection(
                 name,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": self._model, "embedding_dim": self._dimension},
+                metadata={"embedding_model": self._model, "embedding_dim": self._dimension,
+                          "chunk_format": CHUNK_FORMAT},
                 embedding_function=cast(Any, ef),
             )
 
@@ -204,6 +214,23 @@ class ArticleStore:
                 f"collection '{name}' was built with {model} ({dim} dims), not {self._model} ({self._dimension}); "
                 "set ASSISTANT_EMBEDDINGS back, or use another ASSISTANT_DATA_DIR / collection"
             )
+
+    def _check_format(self, name: str, metadata: Mapping[str, object]) -> None:
+        """Refuse a collection whose chunks another version wrote: their metadata would be read wrong."""
+        found = metadata.get("chunk_format", 1)
+        if found == CHUNK_FORMAT:
+            return
+        if isinstance(found, int) and found > CHUNK_FORMAT:
+            raise StoreVersionError(
+                f"collection '{name}' was written by a newer version of the assistant (chunk format {found}, "
+                f"this one reads {CHUNK_FORMAT}); upgrade the assistant, or use another ASSISTANT_DATA_DIR / collection"
+            )
+        raise StoreVersionError(
+            f"collection '{name}' was written by an older version of the assistant (chunk format {found}, "
+            f"now {CHUNK_FORMAT}: chunks carry an injection screen); ingest your articles again into a new store: "
+            "set ASSISTANT_DATA_DIR (or ASSISTANT_COLLECTION on a Chroma server) to a new name and run "
+            "`assistant ingest PATH...`"
+        )
 
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
@@ -374,6 +401,26 @@ class ArticleStore:
             offset += _PAGE
 
 
+class _RetryingCollection:
+    """A server collection whose calls are retried on connection failures (all are idempotent: reads, upserts
+    and deletes by id), bounded in attempts and seconds by ``assistant.retry``."""
+
+    _RETRIED = frozenset({"count", "get", "query", "upsert", "delete"})
+
+    def __init__(self, inner: Collection) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in self._RETRIED:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return with_retries(lambda: attr(*args, **kwargs), transient=_TRANSIENT)
+
+        return call
+
+
 # -- module helpers ------------------------------------------------------------------------------------
 
 
@@ -499,6 +546,7 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
         "start": chunk.start,
         "end": chunk.end,
         "tokens": chunk.tokens,
+        "injection": screen(chunk.text, article.title, article.source, article.url),
     }
 
 
@@ -518,6 +566,7 @@ def _retrieved(
         start=_int(meta, "start"),
         end=_int(meta, "end"),
         similarity=similarity,
+        injection=_str(meta, "injection"),
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.injection import safe_markdown
 from assistant.schemas import Answer
 from assistant.service import Assistant
 
@@ -51,7 +52,7 @@ def history_pairs(history: Sequence[Message]) -> list[tuple[str, str]]:
 def answer_markdown(answer: Answer) -> str:
     """The answer with its numbered sources and quoted sentences, as Markdown."""
     if answer.abstained:
-        return f"{answer.answer}\n\n_No source passage answers this question._"
+        return safe_markdown(f"{answer.answer}\n\n_No source passage answers this question._")
     lines = [answer.answer, "", "**Sources**"]
     for c in answer.citations:
         lines.append(f"[{c.n}] *{c.title}* ({c.origin()}): “{c.quote}”")
@@ -59,7 +60,7 @@ def answer_markdown(answer: Answer) -> str:
     if flagged:
         lines += ["", "**Not supported by the sources**" + (" (removed)" if flagged[0].removed else "")]
         lines += [f"- {LABEL_MARK[c.label]} {c.text}" for c in flagged]
-    return "\n".join(lines)
+    return safe_markdown("\n".join(lines))  # quotes and titles are article text: no external image or link
 
 
 def respond(bot: Assistant, message: str, history: list[Message]) -> tuple[list[Message], str]:
