@@ -147,7 +147,8 @@ class ArticleStore:
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
             store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
-            store._collection = cast(Collection, _RetryingCollection(store._coll()))  # a server can restart
+            retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
+            store._collection = cast(Collection, retrying)  # a server can restart under us
             return store
         lock = _acquire_lock(settings.data_dir)
         try:
@@ -407,8 +408,9 @@ class _RetryingCollection:
 
     _RETRIED = frozenset({"count", "get", "query", "upsert", "delete"})
 
-    def __init__(self, inner: Collection) -> None:
+    def __init__(self, inner: Collection, *, seconds: float) -> None:
         self._inner = inner
+        self._seconds = seconds
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -416,7 +418,8 @@ class _RetryingCollection:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return with_retries(lambda: attr(*args, **kwargs), transient=_TRANSIENT)
+            return with_retries(lambda: attr(*args, **kwargs), transient=_TRANSIENT, attempts=20,
+                                max_seconds=self._seconds)
 
         return call
 
