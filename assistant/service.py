@@ -21,7 +21,7 @@ from assistant.answerability import answers_question
 from assistant.articles import discover, read_file
 from assistant.chunking import chunk_article
 from assistant.citations import drop_unfinished, ground_answer, is_refusal
-from assistant.errors import ArticleError, AssistantError, InputError, StoreError
+from assistant.errors import ArticleError, AssistantError, InputError, PartialFileError, StoreError
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
 from assistant.injection import as_data, safe_markdown
@@ -144,6 +144,9 @@ class Assistant:
         for done, path in enumerate(files, start=1):
             try:
                 articles = read_file(path)
+            except PartialFileError as exc:  # the good lines of a .jsonl go in; each bad one is named
+                report.errors.extend(str(e) for e in exc.errors)
+                self._ingest_file(path, [a for a in exc.articles if isinstance(a, Article)], report)
             except ArticleError as exc:
                 report.errors.append(str(exc))
             else:
