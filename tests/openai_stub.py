@@ -71,7 +71,7 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             state.requests.append(body)
             state.paths.append(self.path)
-            state.headers.append(dict(self.headers.items()))
+            state.headers.append({k.lower(): v for k, v in self.headers.items()})
             if state.delay:
                 time.sleep(state.delay)
             failing = self._failing(body)
