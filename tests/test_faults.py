@@ -102,6 +102,8 @@ def test_sigkill_mid_ingest_then_rerun_gives_exactly_a_clean_run(tmp_path: Path)
     rerun = run_cli(["ingest", str(folder)], victim)
     assert rerun.returncode == 0, rerun.stderr
     count, ids, per_article = _stored(victim)
+    print(f"\nkilled ingest: clean run {clean_count} chunks of {len(clean_ids)} articles; killed twice and rerun "
+          f"{count} chunks of {len(ids)} articles")
     assert (count, ids, per_article) == (clean_count, clean_ids, clean_per_article)
     again = run_cli(["ingest", str(folder)], victim)
     assert "0 new" in again.stdout  # a third run embeds nothing
@@ -161,6 +163,7 @@ def test_chroma_server_down_mid_session_is_a_clear_error_within_seconds(
         with pytest.raises(StoreError) as err:
             bot.ask("What did Hezbollah launch?")
         elapsed = time.monotonic() - started
+    print(f"\nchroma server down: StoreError after {elapsed:.1f} s")
     assert elapsed < 15, f"took {elapsed:.1f} s"
     assert "Chroma server" in str(err.value) and "\n" not in str(err.value)
 
@@ -173,10 +176,12 @@ def test_chroma_server_restarted_mid_query_is_bridged_by_retries(restartable: _S
         restartable.stop()
         restarter = threading.Timer(0.5, restartable.start)
         restarter.start()
+        started = time.monotonic()
         try:
             count = bot.store.count()  # issued while the server is down; retried until it is back
         finally:
             restarter.join()
+        print(f"\nchroma server restarted: the call waited {time.monotonic() - started:.1f} s and succeeded")
         assert count == before
         assert not bot.ask("Which areas in southern Lebanon were targeted?").abstained
 
@@ -235,6 +240,7 @@ def test_a_server_that_does_not_answer_in_time_is_a_clear_error(
         started = time.monotonic()
         with pytest.raises(ModelError, match="did not answer in time"):
             bot.ask(QUESTION)
+    print(f"\nLLM timeout: ModelError after {time.monotonic() - started:.1f} s")
     assert time.monotonic() - started < 5
     assert len(state.requests) == 2
 
