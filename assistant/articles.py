@@ -19,7 +19,8 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from assistant.errors import ArticleError
+from assistant.errors import ArticleError, PartialFileError
+from assistant.injection import strip_invisible
 from assistant.schemas import Article
 from assistant.sentences import split_sentences
 
@@ -44,7 +45,7 @@ def _newlines(text: str) -> str:
 
 def normalise_text(text: str) -> str:
     """Canonical form of article text, so the same article always hashes to the same id."""
-    text = _newlines(unicodedata.normalize("NFC", text).removeprefix("\ufeff"))
+    text = _newlines(strip_invisible(unicodedata.normalize("NFC", text).removeprefix("\ufeff")))
     text = _NBSP.sub(" ", text)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return _MANY_NEWLINES.sub("\n\n", text).strip()
@@ -120,7 +121,7 @@ def _clean(value: str | None) -> str | None:
     """One-line metadata with whitespace collapsed; blank means not given."""
     if value is None:
         return None
-    return " ".join(value.split()) or None
+    return " ".join(strip_invisible(value).split()) or None
 
 
 def make_article(
@@ -226,6 +227,9 @@ def _decode_guess(data: bytes, where: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    western = _plain_cp1252(data)
+    if western is not None:
+        return western
     matches = list(from_bytes(data))
     if not matches:
         raise ArticleError(where, "unrecognised text encoding; save the file as UTF-8")
@@ -241,6 +245,28 @@ def _decode_guess(data: bytes, where: str) -> str:
             except UnicodeDecodeError:
                 break
     return str(best)
+
+
+_CP1252_PUNCTUATION = frozenset("‘’“”–—…€•")
+
+
+def _plain_cp1252(data: bytes) -> str | None:
+    """Western text in Windows-1252: mostly ASCII letters, the rest Latin-1 letters and typographic punctuation.
+
+    On a short text charset-normalizer may rank a look-alike code page first (curly quotes become Baltic letters);
+    this shape cannot be mistaken for Cyrillic or Greek, whose letters are almost all outside ASCII.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    letters = [c for c in text if c.isalpha()]
+    foreign = [c for c in text if ord(c) > 127]
+    if not letters or not foreign or len([c for c in letters if ord(c) > 127]) > 0.15 * len(letters):
+        return None
+    ok = all(c in _CP1252_PUNCTUATION or ("\u00c0" <= c <= "\u00ff" and c.isalpha()) or c in "£©®°«»·¢¥§¼½¾¿¡"
+             for c in foreign)
+    return text if ok else None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -285,6 +311,14 @@ class _Meta:
         )
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the system cannot hold (too long): such a sidecar cannot exist."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _sidecar_path(path: Path) -> Path:
     return path.with_suffix(_SIDECAR_SUFFIX) if path.suffix else path.with_name(path.name + _SIDECAR_SUFFIX)
 
@@ -314,7 +348,7 @@ def _meta_from_record(record: dict[str, object], where: str) -> _Meta:
 def _read_sidecar(path: Path) -> _Meta:
     """Metadata for ``foo.txt`` lives in ``foo.meta.json`` so the text file stays untouched."""
     sidecar = _sidecar_path(path)
-    if not sidecar.is_file():
+    if not _is_file(sidecar):
         return _Meta()
     where = str(sidecar)
     text = _decode(_read_bytes(sidecar), where)
@@ -352,7 +386,11 @@ _PARAGRAPH_TAGS = frozenset(
 )
 _LINE_TAGS = frozenset({"br", "li", "tr", "dt", "dd"})
 _CELL_TAGS = frozenset({"td", "th"})
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0*)?(?:px|pt|em|rem|%)?\s*(?:;|!|$)|"
+    r"opacity\s*:\s*0(?:\.0*)?\s*(?:;|!|$)",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -485,30 +523,31 @@ def _jsonl_record(line: str, where: str) -> dict[str, object]:
 
 
 def _read_jsonl(text: str, path: Path) -> list[Article]:
-    """One article per line; one bad line fails the file, so a fixed file ingests whole."""
+    """One article per line; bad lines are each named in a PartialFileError that carries the good articles."""
     articles: list[Article] = []
+    bad: list[ArticleError] = []
     for lineno, line in enumerate(_newlines(text).split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{lineno}"
-        record = _jsonl_record(line, where)
-        meta = _meta_from_record(record, where)
         try:
-            articles.append(
-                make_article(
-                    str(record["text"]),
-                    title=meta.title,
-                    source=meta.source,
-                    published=meta.published,
-                    url=meta.url,
-                    path=str(path),
-                )
-            )
+            articles.append(_jsonl_article(line, f"{path}:{lineno}", path))
         except ArticleError as err:
-            raise ArticleError(where, err.reason) from None
+            bad.append(err)
+    if bad:
+        raise PartialFileError(bad, list(articles))
     if not articles:
         raise ArticleError(str(path), "no text (whitespace only)")
     return articles
+
+
+def _jsonl_article(line: str, where: str, path: Path) -> Article:
+    record = _jsonl_record(line, where)
+    meta = _meta_from_record(record, where)
+    try:
+        return make_article(str(record["text"]), title=meta.title, source=meta.source, published=meta.published,
+                            url=meta.url, path=str(path))
+    except ArticleError as err:
+        raise ArticleError(where, err.reason) from None
 
 
 # --------------------------------------------------------------------------- files
@@ -531,7 +570,7 @@ def read_file(path: Path) -> list[Article]:
     text = _decode(_read_bytes(path), where)
     if suffix == ".jsonl":
         sidecar = _sidecar_path(path)
-        if sidecar.is_file():
+        if _is_file(sidecar):
             raise ArticleError(str(sidecar), "a sidecar does not apply to .jsonl; put the fields on each line")
         return _read_jsonl(text, path)
     if not text.strip():
@@ -581,12 +620,30 @@ def _check_explicit(path: Path) -> ArticleError | None:
     return None
 
 
+def _unusable_name(path: Path) -> ArticleError | None:
+    """A name the system refuses (a NUL byte, too long) as an error naming it, instead of a traceback."""
+    shown = repr(str(path))[1:-1]
+    if "\x00" in str(path):
+        return ArticleError(shown, "the name contains a NUL byte; rename the file")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return ArticleError(shown[:200], f"cannot use this name ({(err.strerror or str(err)).lower()})")
+    return None
+
+
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[ArticleError]]:
     """Files to read from what the user named, with each unusable path reported, not fatal."""
     files: list[Path] = []
     errors: list[ArticleError] = []
     seen: set[Path] = set()
     for path in paths:
+        problem = _unusable_name(path)
+        if problem is not None:
+            errors.append(problem)
+            continue
         if not path.exists():
             errors.append(ArticleError(str(path), "no such file or folder"))
             continue

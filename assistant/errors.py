@@ -34,6 +34,17 @@ class ArticleError(InputError):
         self.reason = reason
 
 
+class PartialFileError(ArticleError):
+    """Some lines of a multi-article file (.jsonl) are bad: each is named, and the good ones still go in."""
+
+    def __init__(self, errors: list[ArticleError], articles: list[object]) -> None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+        super().__init__(first.path, first.reason + more)
+        self.errors = errors
+        self.articles = articles
+
+
 class StoreError(AssistantError):
     """The vector store cannot be opened or used."""
 
@@ -46,6 +57,10 @@ class StoreLockedError(StoreError):
 
 class EmbeddingMismatchError(StoreError):
     """The collection was built with another embedding model."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by another version of the assistant, in a format this one does not read."""
 
 
 class ModelError(AssistantError):

@@ -70,7 +70,9 @@ def _parse_prompt(prompt: str) -> tuple[dict[int, str], str]:
     question = ""
     current: int | None = None
     for line in prompt.splitlines():
-        if match := _SOURCE_LINE.match(line):
+        if line.strip() in ("<sources>", "</sources>"):
+            current = None
+        elif match := _SOURCE_LINE.match(line):
             current = int(match.group(1))
             sources[current] = match.group(2)
         elif match := _QUESTION_LINE.match(line):

