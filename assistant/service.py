@@ -17,11 +17,13 @@ from pathlib import Path
 from types import TracebackType
 
 from assistant.answerability import answers_question
-from assistant.articles import discover, read_file
+from assistant.articles import discover, read_document, read_file
 from assistant.chunking import chunk_article
 from assistant.citations import drop_unfinished, ground_answer, is_refusal
+from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
 from assistant.fakes import NO_ANSWER
+from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
@@ -69,6 +71,7 @@ class Assistant:
         self._store = store if isinstance(store, ArticleStore) else None
         self._open_store = store if not isinstance(store, ArticleStore) else None
         self._retriever: HybridRetriever | None = None
+        self._copies: CopyIndex | None = None
         self.embedding = embedding
         self.chat = chat
         self.checker = checker
@@ -123,6 +126,7 @@ class Assistant:
             self._store.close()
             self._store = None
             self._retriever = None
+            self._copies = None
 
     def __enter__(self) -> Assistant:
         return self
@@ -135,9 +139,16 @@ class Assistant:
     # -- ingestion -----------------------------------------------------------------
 
     def ingest(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IngestReport:
-        """Store the articles found under ``paths``; unchanged ones cost nothing, changed ones replace the old."""
-        files, errors = discover([Path(p) for p in paths])
+        """Store the articles found under ``paths`` (files, folders, http(s) URLs of pages, feeds and PDFs).
+
+        Unchanged articles cost nothing, changed ones replace the old, and a syndicated copy of a
+        stored story is recorded as one more outlet of it instead of being stored again.
+        """
+        items = [str(p) for p in paths]
+        urls = [item for item in items if is_url(item)]
+        files, errors = discover([Path(item) for item in items if not is_url(item)])
         report = IngestReport(errors=[str(e) for e in errors])
+        total = len(files) + len(urls)
         for done, path in enumerate(files, start=1):
             try:
                 articles = read_file(path)
@@ -146,14 +157,50 @@ class Assistant:
             else:
                 self._ingest_file(path, articles, report)
             if progress is not None:
-                progress(done, len(files), str(path))
+                progress(done, total, str(path))
+        if urls:
+            self._ingest_urls(urls, report, progress=progress, offset=len(files), total=total)
         return report
 
-    def _ingest_file(self, path: Path, articles: list[Article], report: IngestReport) -> None:
+    def _ingest_urls(
+        self, urls: list[str], report: IngestReport, *, progress: Progress | None, offset: int, total: int
+    ) -> None:
+        limits = FetchLimits(timeout=self.settings.fetch_timeout, max_bytes=self.settings.fetch_max_bytes,
+                             max_redirects=self.settings.fetch_max_redirects)
+        with Fetcher(limits) as fetcher:
+            for done, (url, got) in enumerate(fetch_all(urls, fetcher), start=offset + 1):
+                try:
+                    if isinstance(got, ArticleError):
+                        raise got
+                    articles = read_document(got.data, kind=got.kind, where=url, url=got.url, path=url)
+                except ArticleError as exc:
+                    report.errors.append(str(exc))
+                else:
+                    self._ingest_file(url, articles, report)
+                if progress is not None:
+                    progress(done, total, url)
+
+    def copy_index(self) -> CopyIndex:
+        """Signatures of every stored article, built from the store on first use in this session."""
+        if self._copies is None:
+            index = CopyIndex(threshold=self.settings.copy_threshold)
+            for article_id, text in stored_texts(self.store.all_chunks()).items():
+                index.add(article_id, text)
+            self._copies = index
+        return self._copies
+
+    def _ingest_file(self, path: Path | str, articles: list[Article], report: IngestReport) -> None:
         stale = self.store.path_article_ids(str(path)) - {a.id for a in articles}
         for article in articles:
             if self.store.has_article(article.id):
                 report.unchanged += 1
+                continue
+            original = self.copy_index().find(article.text) if self.settings.copy_threshold <= 1 else None
+            if original is not None and original not in stale:
+                if self.store.add_outlet(original, article):
+                    report.copies += 1
+                else:
+                    report.unchanged += 1
                 continue
             chunks = chunk_article(
                 article,
@@ -163,9 +210,11 @@ class Assistant:
                 max_tokens=self.embedding.max_tokens,
             )
             report.chunks_added += self.store.add_article(article, chunks)
+            self.copy_index().add(article.id, article.text)
             report.new += 1
         for article_id in stale:
             self.store.delete_article(article_id)
+            self.copy_index().remove(article_id)
             report.replaced += 1
 
     def is_empty(self) -> bool:

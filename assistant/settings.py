@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     port: int = Field(default=7860, ge=1, le=65535)
     seeds_dir: Path = Field(default=Path("seeds"), description="Ingested by the app when the store is empty.")
 
+    fetch_timeout: float = Field(default=15.0, gt=0, description="Seconds one URL may take, download included.")
+    fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest document fetched by URL.")
+    fetch_max_redirects: int = Field(default=5, ge=0, le=30, description="Redirects followed per URL.")
+    copy_threshold: float = Field(
+        default=0.6, ge=0, le=1.01,
+        description="Share of a new article's word shingles found in a stored one that makes it a syndicated copy; "
+        "above 1 turns copy detection off.",
+    )
+
     def resolved_llm(self) -> LLMName:
         """The chat backend to use: the explicit choice, else openai with a key, else local."""
         if self.llm is not None:
