@@ -355,7 +355,8 @@ def _markdown_title(text: str) -> str | None:
 # Subtrees that are never article text: code, chrome, navigation, forms, embedded media.
 _DROP_TAGS = frozenset(
     {
-        *("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"),
+        # Not "form": some sites wrap the whole page in one; strip_hidden has removed the search boxes and sign-ups.
+        *("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "iframe", "svg"),
         *("head", "button", "select", "option", "datalist", "object", "embed", "canvas", "audio", "video", "math"),
     }
 )
@@ -451,6 +452,7 @@ def read_html(text: str, where: str, *, url: str | None = None) -> tuple[str, _M
     found = without_headline(paragraphs(document.text), meta.title) if document is not None and document.text else ""
     # trafilatura falls back to the whole page when it finds no article in it (a short page); the project's
     # own visible-text reader keeps that page's paragraphs and still leaves menus, asides and footers out.
+    # A page with no visible text outside menus, headers and footers has no article, whatever trafilatura returns.
     body = found if found and len(found.split()) < len(visible.split()) else visible
     if not body.strip():
         raise ArticleError(where, "no visible text")

@@ -97,9 +97,12 @@ def _matching(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
         return []
 
 
+_CONTROL_FORM_CHARS = 500
+
+
 def _is_control_form(node: LexborNode) -> bool:
-    """A form with no paragraphs is a search box or sign-up, not a page that wraps its article in a form."""
-    return node.css_first("p, article, main") is None
+    """A search box or sign-up; some sites wrap their whole page, article included, in one big form."""
+    return node.css_first("p, article, main") is None and len(node.text(deep=True)) < _CONTROL_FORM_CHARS
 
 
 def strip_hidden(tree: LexborHTMLParser) -> int:
