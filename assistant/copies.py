@@ -24,8 +24,8 @@ from datasketch import MinHash
 from assistant.schemas import RetrievedChunk
 
 # Chosen on the development split of bench/copies.py (see docs/benchmarks.md).
-DEFAULT_THRESHOLD = 0.6
-DEFAULT_SHINGLE = 3
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_SHINGLE = 4
 NUM_PERM = 128
 MIN_LENGTH_RATIO = 0.5
 _SEED = 1

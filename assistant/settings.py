@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest document fetched by URL.")
     fetch_max_redirects: int = Field(default=5, ge=0, le=30, description="Redirects followed per URL.")
     copy_threshold: float = Field(
-        default=0.6, ge=0, le=1.01,
+        default=0.3, ge=0, le=1.01,
         description="Share of a new article's word shingles found in a stored one that makes it a syndicated copy; "
         "above 1 turns copy detection off.",
     )

@@ -1,4 +1,4 @@
-"""bench/extraction.py at its contract: a smoke run on a few benchmark pages, as a user runs it."""
+"""bench/extraction.py and bench/copies.py at their contract: smoke runs on a few items, as a user runs them."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def test_missing_data_is_a_clear_error(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 2
     assert "no ground-truth.json under" in result.stderr
+
+
+@pytest.mark.skipif(not (DATA.parent / "rgb" / "en_fact.json").is_file(), reason="RGB data not found")
+def test_copy_detection_bench_smoke_run_chooses_on_dev_and_reports_on_test() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "copies.py"), "--data", str(DATA.parent),
+                             "--limit", "6", "--no-minilm", "--json"], capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["pairs"]["dev"]["copies"] > 0 and figures["pairs"]["test"]["not_copies"] > 0
+    minhash = figures["minhash"]
+    assert minhash["shingle"] in (2, 3, 4, 5) and 0.2 <= minhash["threshold"] <= 0.95
+    test = minhash["test_all"]
+    assert test["tp"] + test["fn"] == figures["pairs"]["test"]["copies"]
+    assert test["precision"] > 0.9 and test["recall"] > 0.9  # copies found, distinct texts kept apart
