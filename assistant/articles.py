@@ -1,4 +1,4 @@
-"""Readers that turn files (.txt, .md, .html, .jsonl) into normalised ``Article`` objects.
+"""Readers that turn files (.txt, .md, .html, .jsonl, .pdf) into normalised ``Article`` objects.
 
 Every problem with a file becomes one ``ArticleError`` naming the file, and a file
 that fails yields nothing: half an article set is worse than a clear error.
@@ -15,22 +15,35 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Literal
 
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from assistant.errors import ArticleError, PartialFileError
+from assistant.extract import (
+    canonical_url,
+    page_meta,
+    paragraphs,
+    run_trafilatura,
+    strip_hidden,
+    without_headline,
+)
+from assistant.feeds import parse_feed
+from assistant.pdfs import read_pdf
 from assistant.injection import strip_invisible
 from assistant.schemas import Article
 from assistant.sentences import split_sentences
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".html", ".htm", ".jsonl"})
+FEED_SUFFIXES: frozenset[str] = frozenset({".xml", ".rss", ".atom"})
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".html", ".htm", ".jsonl", ".pdf", *FEED_SUFFIXES})
+DocumentKind = Literal["html", "feed", "pdf", "text"]
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _SIDECAR_SUFFIX = ".meta.json"
 _META_KEYS = frozenset({"title", "source", "url", "published"})
 _JSONL_KEYS = _META_KEYS | {"text"}
-_UNSUPPORTED_HINT = "use .txt, .md, .html or .jsonl"
+_UNSUPPORTED_HINT = "use .txt, .md, .html, .jsonl, .pdf or a feed (.xml, .rss, .atom)"
 
 # --------------------------------------------------------------------------- text
 
@@ -132,6 +145,7 @@ def make_article(
     published: date | str | None = None,
     url: str | None = None,
     path: str | None = None,
+    author: str | None = None,
 ) -> Article:
     """The one place an Article is built, so every reader normalises and validates alike."""
     where = path or "<text>"
@@ -145,6 +159,7 @@ def make_article(
         published=_parse_published(published, where),
         url=_clean(url),
         path=path,
+        author=_clean(author),
         text=body,
     )
 
@@ -300,6 +315,7 @@ class _Meta:
     source: str | None = None
     url: str | None = None
     published: date | None = None
+    author: str | None = None
 
     def over(self, fallback: _Meta) -> _Meta:
         """These values where given, the fallback's elsewhere."""
@@ -308,6 +324,7 @@ class _Meta:
             source=self.source or fallback.source,
             url=self.url or fallback.url,
             published=self.published or fallback.published,
+            author=self.author or fallback.author,
         )
 
 
@@ -372,7 +389,8 @@ def _markdown_title(text: str) -> str | None:
 # Subtrees that are never article text: code, chrome, navigation, forms, embedded media.
 _DROP_TAGS = frozenset(
     {
-        *("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"),
+        # Not "form": some sites wrap the whole page in one; strip_hidden has removed the search boxes and sign-ups.
+        *("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "iframe", "svg"),
         *("head", "button", "select", "option", "datalist", "object", "embed", "canvas", "audio", "video", "math"),
     }
 )
@@ -459,42 +477,26 @@ def _join_parts(parts: list[str | int]) -> str:
     return "\n".join(" ".join(line.split()) for line in "".join(out).split("\n"))
 
 
-def _html_meta(tree: LexborHTMLParser, where: str) -> _Meta:
-    """Title, outlet, canonical URL and date as the page declares them."""
-    metas: dict[str, str] = {}
-    for node in tree.css("meta"):
-        key = (node.attributes.get("property") or node.attributes.get("name") or "").strip().lower()
-        content = (node.attributes.get("content") or "").strip()
-        if key and content:
-            metas.setdefault(key, content)
-    canonical = None
-    for node in tree.css("link[href]"):
-        if "canonical" in (node.attributes.get("rel") or "").lower().split():
-            canonical = (node.attributes.get("href") or "").strip() or None
-            break
-    title_node = tree.css_first("title")
-    h1_node = tree.css_first("h1")
-    title = _clean(title_node.text(deep=True) if title_node else None)
-    title = title or _clean(h1_node.text(deep=True) if h1_node else None)
-    try:
-        published = _parse_published(metas.get("article:published_time"), where)
-    except ArticleError:
-        published = None  # a page's malformed metadata should not cost the user its text
-    return _Meta(
-        title=title,
-        source=metas.get("og:site_name") or metas.get("author"),
-        url=canonical or metas.get("og:url"),
-        published=published,
-    )
-
-
-def _read_html(text: str, where: str) -> tuple[str, _Meta]:
+def read_html(text: str, where: str, *, url: str | None = None) -> tuple[str, _Meta]:
+    """A page's article text and the metadata it states; hidden text never reaches the extractor."""
     tree = LexborHTMLParser(text)
+    strip_hidden(tree)
+    cleaned = tree.html or ""
+    # The page's canonical URL often carries its date (/2024/05/31/...); htmldate reads it from there.
+    document = run_trafilatura(cleaned, url=url or canonical_url(tree)) if cleaned.strip() else None
+    meta = page_meta(tree, document, url=url)
     root = tree.body or tree.root
-    body = _visible_text(root) if root is not None else ""
+    visible = without_headline(_visible_text(root), meta.title) if root is not None else ""
+    found = without_headline(paragraphs(document.text), meta.title) if document is not None and document.text else ""
+    # trafilatura falls back to the whole page when it finds no article in it (a short page); the project's
+    # own visible-text reader keeps that page's paragraphs and still leaves menus, asides and footers out.
+    # A page with no visible text outside menus, headers and footers has no article, whatever trafilatura returns.
+    body = found if found and len(found.split()) < len(visible.split()) else visible
     if not body.strip():
         raise ArticleError(where, "no visible text")
-    return body, _html_meta(tree, where)
+    return body, _Meta(
+        title=meta.title, source=meta.source, url=meta.url, published=meta.published, author=meta.author
+    )
 
 
 def _json_object(
@@ -559,6 +561,50 @@ def _unsupported(suffix: str) -> str:
     return f"unsupported file type '{suffix}'; {_UNSUPPORTED_HINT}"
 
 
+def _feed_articles(data: bytes, where: str, *, path: str | None) -> list[Article]:
+    """One article per feed entry; HTML bodies go through the page reader like any saved page."""
+    articles: list[Article] = []
+    for entry in parse_feed(data, where):
+        text, inline = (entry.body, _Meta()) if not entry.is_html else read_html(entry.body, where, url=entry.link)
+        try:
+            articles.append(
+                make_article(
+                    text, title=entry.title or inline.title, source=entry.source or inline.source,
+                    published=entry.published or inline.published, url=entry.link or inline.url,
+                    author=entry.author or inline.author, path=f"{path}#{entry.key}" if path else None,
+                )
+            )
+        except ArticleError as err:
+            raise ArticleError(f"{where} (entry {entry.key})", err.reason) from None
+    return articles
+
+
+def _pdf_article(data: bytes, where: str, sidecar: _Meta, *, url: str | None, path: str | None) -> list[Article]:
+    pdf = read_pdf(data, where)
+    meta = sidecar.over(_Meta(title=pdf.title, author=pdf.author, url=url))
+    return [make_article(pdf.text, title=meta.title, source=meta.source, published=meta.published, url=meta.url,
+                         author=meta.author, path=path)]
+
+
+def read_document(
+    data: bytes, *, kind: DocumentKind, where: str, url: str | None = None, path: str | None = None
+) -> list[Article]:
+    """Articles from a document's bytes whose kind is already known (a fetched URL's content type)."""
+    if kind == "feed":
+        return _feed_articles(data, where, path=path)
+    if kind == "pdf":
+        return _pdf_article(data, where, _Meta(), url=url, path=path)
+    text = _decode(data, where)
+    if not text.strip():
+        raise ArticleError(where, "no text (whitespace only)")
+    meta = _Meta(url=url)
+    if kind == "html":
+        text, inline = read_html(text, where, url=url)
+        meta = inline.over(meta)
+    return [make_article(text, title=meta.title, source=meta.source, published=meta.published, url=meta.url,
+                         author=meta.author, path=path)]
+
+
 def read_file(path: Path) -> list[Article]:
     """One file's articles, all or nothing, with any problem named in one ArticleError."""
     where = str(path)
@@ -567,22 +613,29 @@ def read_file(path: Path) -> list[Article]:
         raise ArticleError(where, "is a metadata sidecar; name the article file it describes")
     if suffix not in SUPPORTED_SUFFIXES:
         raise ArticleError(where, _unsupported(suffix))
-    text = _decode(_read_bytes(path), where)
-    if suffix == ".jsonl":
+    data = _read_bytes(path)
+    if suffix in FEED_SUFFIXES or suffix == ".jsonl":
         sidecar = _sidecar_path(path)
         if _is_file(sidecar):
-            raise ArticleError(str(sidecar), "a sidecar does not apply to .jsonl; put the fields on each line")
+            raise ArticleError(str(sidecar), f"a sidecar does not apply to {suffix}; the fields come from the file")
+        if suffix != ".jsonl":
+            return _feed_articles(data, where, path=where)
+    if suffix == ".pdf":
+        return _pdf_article(data, where, _read_sidecar(path), url=None, path=where)
+    text = _decode(data, where)
+    if suffix == ".jsonl":
         return _read_jsonl(text, path)
     if not text.strip():
         raise ArticleError(where, "no text (whitespace only)")
     inline = _Meta()
     if suffix in {".html", ".htm"}:
-        text, inline = _read_html(text, where)
+        text, inline = read_html(text, where)
     elif suffix == ".md":
         inline = _Meta(title=_markdown_title(text))
     meta = _read_sidecar(path).over(inline)
     return [
-        make_article(text, title=meta.title, source=meta.source, published=meta.published, url=meta.url, path=where)
+        make_article(text, title=meta.title, source=meta.source, published=meta.published, url=meta.url, path=where,
+                     author=meta.author)
     ]
 
 

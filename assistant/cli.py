@@ -29,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="store folder (ASSISTANT_DATA_DIR)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="store articles (.txt .md .html .jsonl, folders recurse)")
-    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest = commands.add_parser(
+        "ingest", help="store articles: files (.txt .md .html .jsonl .pdf), feeds (.xml .rss .atom), folders, URLs"
+    )
+    ingest.add_argument("paths", nargs="*", help="files, folders (recursed) and http(s) URLs of pages, feeds or PDFs")
+    ingest.add_argument("--from-list", type=Path, action="append", default=[], metavar="FILE",
+                        help="also ingest the URLs or paths listed in FILE, one a line (# comments)")
 
     ask = commands.add_parser("ask", help="answer a question from the stored articles, with citations")
     ask.add_argument("question")
@@ -123,10 +127,22 @@ def _progress_bar(total_hint: str) -> tuple[object, object]:
     return bar, update
 
 
+def _ingest_items(args: argparse.Namespace) -> list[str]:
+    from assistant.fetch import read_url_list
+
+    items = list(args.paths)
+    for listing in args.from_list:
+        items += read_url_list(listing)
+    if not items:
+        raise InputError("nothing to ingest; name files, folders or URLs, or give --from-list FILE")
+    return items
+
+
 def cmd_ingest(bot: Assistant, args: argparse.Namespace) -> int:
+    items = _ingest_items(args)
     bar, update = _progress_bar("ingesting")
     try:
-        report = bot.ingest(args.paths, progress=update)  # type: ignore[arg-type]
+        report = bot.ingest(items, progress=update)  # type: ignore[arg-type]
     finally:
         bar.close()  # type: ignore[attr-defined]
     for error in report.errors:

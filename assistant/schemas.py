@@ -23,7 +23,17 @@ class Article(_Strict):
     published: date | None = Field(default=None, description="Publication date when known.")
     url: str | None = Field(default=None)
     path: str | None = Field(default=None, description="File the article was read from.")
+    author: str | None = Field(default=None, description="Byline when the page or sidecar states one.")
     text: str = Field(description="Normalised body text.")
+
+
+class Outlet(_Strict):
+    """One outlet that carried a story: the article itself, or a syndicated copy of it stored once."""
+
+    source: str = Field(default="unknown", description="Outlet name; 'unknown' when not given.")
+    url: str | None = None
+    path: str | None = Field(default=None, description="File or URL the copy was read from.")
+    published: date | None = None
 
 
 class Chunk(_Strict):
@@ -47,6 +57,10 @@ class RetrievedChunk(_Strict):
     source: str = "unknown"
     published: date | None = None
     url: str | None = None
+    author: str | None = None
+    outlets: list[Outlet] = Field(
+        default_factory=list, description="Every outlet that carried this story (the article and its copies)."
+    )
     text: str
     start: int = 0
     end: int = 0
@@ -127,6 +141,7 @@ class IngestReport(_Strict):
     new: int = 0
     unchanged: int = 0
     replaced: int = 0
+    copies: int = Field(default=0, description="Syndicated copies of stored articles, recorded as outlets.")
     chunks_added: int = 0
     errors: list[str] = Field(default_factory=list, description="One line per file that was not stored.")
 
@@ -135,6 +150,8 @@ class IngestReport(_Strict):
         parts = [f"{self.new} new", f"{self.unchanged} unchanged"]
         if self.replaced:
             parts.append(f"{self.replaced} replaced")
+        if self.copies:
+            parts.append(f"{self.copies} {'copy' if self.copies == 1 else 'copies'} of stored stories")
         parts.append(f"{self.chunks_added} chunks embedded")
         if self.errors:
             parts.append(f"{len(self.errors)} failed")

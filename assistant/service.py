@@ -18,14 +18,16 @@ from pathlib import Path
 from types import TracebackType
 
 from assistant.answering import AnswerEvent, AnswerWriter, AskEvent, StageEvent
-from assistant.articles import discover, read_file
+from assistant.articles import discover, read_document, read_file
 from assistant.brief_schema import Brief, Provenance
 from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
 from assistant.citations import is_refusal
+from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import ArticleError, AssistantError, InputError, PartialFileError, StoreError
 from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
+from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker
 from assistant.injection import as_data, safe_markdown
 from assistant.ingestion import IngestBatch
@@ -79,6 +81,7 @@ class Assistant:
         self._store = store if isinstance(store, ArticleStore) else None
         self._open_store = store if not isinstance(store, ArticleStore) else None
         self._retriever: HybridRetriever | None = None
+        self._copies: CopyIndex | None = None
         self.embedding = embedding
         self.chat = chat
         self.checker = checker
@@ -133,6 +136,7 @@ class Assistant:
             self._store.close()
             self._store = None
             self._retriever = None
+            self._copies = None
 
     def __enter__(self) -> Assistant:
         return self
@@ -145,9 +149,16 @@ class Assistant:
     # -- ingestion -----------------------------------------------------------------
 
     def ingest(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> IngestReport:
-        """Store the articles found under ``paths``; unchanged ones cost nothing, changed ones replace the old."""
-        files, errors = discover([Path(p) for p in paths])
+        """Store the articles found under ``paths`` (files, folders, http(s) URLs of pages, feeds and PDFs).
+
+        Unchanged articles cost nothing, changed ones replace the old, and a syndicated copy of a
+        stored story is recorded as one more outlet of it instead of being stored again.
+        """
+        items = [str(p) for p in paths]
+        urls = [item for item in items if is_url(item)]
+        files, errors = discover([Path(item) for item in items if not is_url(item)])
         report = IngestReport(errors=[str(e) for e in errors])
+        total = len(files) + len(urls)
         batch = IngestBatch(self.store, report)
         with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
             for done, path in enumerate(files, start=1):
@@ -161,15 +172,54 @@ class Assistant:
                 else:
                     self._ingest_file(path, articles, batch, report)
                 if progress is not None:
-                    progress(done, len(files), str(path))
+                    progress(done, total, str(path))
+            if urls:
+                self._ingest_urls(urls, batch, report, progress=progress, offset=len(files), total=total)
             batch.flush()
         return report
 
-    def _ingest_file(self, path: Path, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
+    def _ingest_urls(
+        self, urls: list[str], batch: IngestBatch, report: IngestReport, *, progress: Progress | None, offset: int,
+        total: int,
+    ) -> None:
+        limits = FetchLimits(timeout=self.settings.fetch_timeout, max_bytes=self.settings.fetch_max_bytes,
+                             max_redirects=self.settings.fetch_max_redirects)
+        with Fetcher(limits) as fetcher:
+            for done, (url, got) in enumerate(fetch_all(urls, fetcher), start=offset + 1):
+                try:
+                    if isinstance(got, ArticleError):
+                        raise got
+                    articles = read_document(got.data, kind=got.kind, where=url, url=got.url, path=url)
+                except ArticleError as exc:
+                    report.errors.append(str(exc))
+                else:
+                    self._ingest_file(url, articles, batch, report)
+                if progress is not None:
+                    progress(done, total, url)
+
+    def copy_index(self) -> CopyIndex:
+        """Signatures of every stored article, built from the store on first use in this session."""
+        if self._copies is None:
+            index = CopyIndex(threshold=self.settings.copy_threshold)
+            for article_id, text in stored_texts(self.store.all_chunks()).items():
+                index.add(article_id, text)
+            self._copies = index
+        return self._copies
+
+    def _ingest_file(self, path: Path | str, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
         stale = self.store.path_article_ids(str(path)) - {a.id for a in articles}
         for article in articles:
             if batch.pending(article.id) or self.store.has_article(article.id):
                 report.unchanged += 1
+                continue
+            original = self.copy_index().find(article.text) if self.settings.copy_threshold <= 1 else None
+            if original is not None and original not in stale:
+                if batch.pending(original):
+                    batch.flush()  # the story it copies is still waiting to be written
+                if self.store.add_outlet(original, article):
+                    report.copies += 1
+                else:
+                    report.unchanged += 1
                 continue
             chunks = chunk_article(
                 article,
@@ -179,8 +229,10 @@ class Assistant:
                 max_tokens=self.embedding.max_tokens,
             )
             batch.add(article, chunks)
+            self.copy_index().add(article.id, article.text)
         for article_id in stale:
             batch.delete(article_id)
+            self.copy_index().remove(article_id)
 
     def is_empty(self) -> bool:
         """True when no article is stored yet."""

@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     ui_max_upload_mb: float = Field(default=5.0, gt=0, le=20, description="Largest file the app accepts, in MB.")
     ui_queue_size: int = Field(default=16, ge=1, description="Requests that may wait for the model; more are refused.")
 
+    fetch_timeout: float = Field(default=15.0, gt=0, description="Seconds one URL may take, download included.")
+    fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest document fetched by URL.")
+    fetch_max_redirects: int = Field(default=5, ge=0, le=30, description="Redirects followed per URL.")
+    copy_threshold: float = Field(
+        default=0.3, ge=0, le=1.01,
+        description="Share of a new article's word shingles found in a stored one that makes it a syndicated copy; "
+        "above 1 turns copy detection off.",
+    )
+
     def resolved_llm(self) -> LLMName:
         """The chat backend to use: the explicit choice, else openai with a key, else local."""
         if self.llm is not None:

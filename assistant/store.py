@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import urllib.error
 import urllib.request
@@ -47,7 +48,7 @@ from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedErro
 from assistant.injection import screen
 from assistant.keyword import KeywordIndex, KeywordRow
 from assistant.retry import with_retries
-from assistant.schemas import Article, ArticleSummary, Chunk, RetrievedChunk
+from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedChunk
 from assistant.settings import Settings
 
 Where = dict[str, object]
@@ -429,6 +430,24 @@ class ArticleStore:
         metas = got["metadatas"] or []
         return {_str(meta, "text_sha"): [float(x) for x in vec] for meta, vec in zip(metas, vectors, strict=True)}
 
+    def add_outlet(self, article_id: str, article: Article) -> bool:
+        """Record ``article`` as one more outlet carrying the stored story; False when already recorded."""
+        new = _outlet(article)
+        rows = list(self._pages({"article_id": article_id}, include_documents=False))
+        if not rows:
+            return False
+        known = _outlets(rows[0][2] or {})
+        if any((o.source, o.url, o.path) == (new.source, new.url, new.path) for o in known):
+            return False
+        value = _outlets_json([*known, new])
+        with self._guarded(f"record an outlet of article {article_id}"):
+            self._coll().update(
+                ids=[cid for cid, _, _ in rows],
+                metadatas=cast(Any, [{**(meta or {}), "outlets": value} for _, _, meta in rows]),
+            )
+        self._version += 1
+        return True
+
     def delete_article(self, article_id: str) -> int:
         """Remove all chunks of an article; returns how many were removed."""
         ids = self._ids_where({"article_id": article_id})
@@ -669,6 +688,8 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
         "published_ord": article.published.toordinal() if article.published else 0,
         "url": article.url or "",
         "path": article.path or "",
+        "author": article.author or "",
+        "outlets": _outlets_json([_outlet(article)]),
         "n": chunk.n,
         "start": chunk.start,
         "end": chunk.end,
@@ -704,12 +725,32 @@ def _retrieved(
         source=_str(meta, "source") or "unknown",
         published=date.fromisoformat(published) if published else None,
         url=_str(meta, "url") or None,
+        author=_str(meta, "author") or None,
+        outlets=_outlets(meta),
         text=text or "",
         start=_int(meta, "start"),
         end=_int(meta, "end"),
         similarity=similarity,
         injection=_str(meta, "injection"),
     )
+
+
+def _outlet(article: Article) -> Outlet:
+    return Outlet(source=article.source, url=article.url, path=article.path, published=article.published)
+
+
+def _outlets_json(outlets: Sequence[Outlet]) -> str:
+    return json.dumps([o.model_dump(mode="json", exclude_none=True) for o in outlets], separators=(",", ":"))
+
+
+def _outlets(meta: Mapping[str, object]) -> list[Outlet]:
+    """The outlets recorded on a chunk (Chroma metadata holds scalars, so they are stored as JSON)."""
+    raw = _str(meta, "outlets")
+    try:
+        items = json.loads(raw) if raw else []
+        return [Outlet.model_validate(item) for item in items] if isinstance(items, list) else []
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return []
 
 
 def _str(meta: Mapping[str, object], key: str) -> str:

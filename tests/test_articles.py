@@ -43,9 +43,11 @@ def read_error(path: Path) -> ArticleError:
 
 # --------------------------------------------------------------------------- normalise_text, article_id
 
+HINT = "use .txt, .md, .html, .jsonl, .pdf or a feed (.xml, .rss, .atom)"
+
 
 def test_supported_suffixes() -> None:
-    assert frozenset({".txt", ".md", ".html", ".htm", ".jsonl"}) == SUPPORTED_SUFFIXES
+    assert frozenset({".txt", ".md", ".html", ".htm", ".jsonl", ".pdf", ".xml", ".rss", ".atom"}) == SUPPORTED_SUFFIXES
 
 
 def test_normalise_text_applies_every_rule() -> None:
@@ -355,9 +357,10 @@ def test_html_fallbacks_h1_author_og_url(tmp_path: Path) -> None:
     <body><h1>Headline from h1</h1><p>Body text.</p></body></html>"""
     [article] = read_file(write(tmp_path / "page.htm", page))
     assert article.title == "Headline from h1"
-    assert article.source == "Jane Roe"
+    assert article.author == "Jane Roe"  # a byline, not the outlet
+    assert article.source == "example.org"  # the host the page states as its address
     assert article.url == "https://example.org/og"
-    assert article.text == "Headline from h1\n\nBody text."
+    assert article.text == "Body text."  # the headline is the title, not the first paragraph
 
 
 def test_html_without_title_derives_one_and_ignores_bad_meta_date(tmp_path: Path) -> None:
@@ -505,8 +508,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_read_file_unsupported_suffix(tmp_path: Path) -> None:
-    error = read_error(write(tmp_path / "a.pdf", b"%PDF-1.4"))
-    assert error.reason == "unsupported file type '.pdf'; use .txt, .md, .html or .jsonl"
+    error = read_error(write(tmp_path / "a.docx", b"PK\x03\x04"))
+    assert error.reason == f"unsupported file type '.docx'; {HINT}"
 
 
 def test_uppercase_suffix_is_supported(tmp_path: Path) -> None:
@@ -576,7 +579,7 @@ def test_discover_recurses_sorted_and_skips(tmp_path: Path) -> None:
         write(root / name, "x")
     for name in [
         "a.meta.json",
-        "notes.pdf",
+        "notes.docx",
         "image.png",
         "README",
         ".hidden.txt",
@@ -593,17 +596,17 @@ def test_discover_recurses_sorted_and_skips(tmp_path: Path) -> None:
 
 def test_discover_reports_missing_and_unsupported(tmp_path: Path) -> None:
     good = write(tmp_path / "a.txt", "x")
-    pdf = write(tmp_path / "paper.pdf", b"%PDF-1.4")
+    pdf = write(tmp_path / "paper.docx", b"PK\x03\x04")
     sidecar = write(tmp_path / "a.meta.json", "{}")
     missing = tmp_path / "missing.txt"
     files, errors = discover([missing, good, pdf, sidecar])
     assert files == [good]
     assert [(e.path, e.reason) for e in errors] == [
         (str(missing), "no such file or folder"),
-        (str(pdf), "unsupported file type '.pdf'; use .txt, .md, .html or .jsonl"),
+        (str(pdf), f"unsupported file type '.docx'; {HINT}"),
         (str(sidecar), "is a metadata sidecar; name the article file it describes"),
     ]
-    assert str(errors[1]) == f"{pdf}: unsupported file type '.pdf'; use .txt, .md, .html or .jsonl"
+    assert str(errors[1]) == f"{pdf}: unsupported file type '.docx'; {HINT}"
 
 
 def test_discover_explicit_hidden_file_is_kept_and_duplicates_dropped(tmp_path: Path) -> None:

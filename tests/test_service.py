@@ -51,16 +51,16 @@ def test_bad_files_are_reported_and_the_rest_still_go_in(fake_bot: Assistant, tm
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blank.md").write_text("   \n\n  ")
     (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
     shutil.copy(SEED_FILE, tmp_path / "good.txt")
-    report = fake_bot.ingest([tmp_path, tmp_path / "notes.pdf"])
+    report = fake_bot.ingest([tmp_path, tmp_path / "notes.docx"])
     assert report.new == 1
     joined = "\n".join(report.errors)
     assert len(report.errors) == 4, joined
     assert "empty.txt: empty file" in joined
     assert "blank.md: no text" in joined
     assert "image.txt: binary content" in joined
-    assert "notes.pdf: unsupported file type" in joined
+    assert "notes.docx: unsupported file type" in joined
     assert all(c.text.strip() for c in fake_bot.store.all_chunks())
 
 

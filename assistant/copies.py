@@ -1,0 +1,128 @@
+"""Syndicated and near-duplicate copies: the same story carried by several outlets, stored once.
+
+A wire story reprinted with another headline, a trimmed ending or a rewritten paragraph shares
+most of its word sequences with the original; two outlets reporting the same event in their own
+words share almost none. So each text is reduced to a MinHash signature (datasketch) of its word
+shingles, and a new article is a copy of a stored one when the estimated share of the shorter
+text's shingles found in the longer one (containment) reaches ``threshold``, and the two are of
+comparable length (a roundup that quotes a whole wire story is not a copy of it).
+
+Signatures are compared with every stored one in one numpy pass: exact for the thousands of
+articles a local store holds, where an LSH index would trade recall for speed it does not need.
+``bench/copies.py`` chooses the threshold and shingle size on a development split and reports
+precision and recall on a held-out split, against MiniLM similarity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from datasketch import MinHash
+
+from assistant.schemas import RetrievedChunk
+
+# Chosen on the development split of bench/copies.py (see docs/benchmarks.md).
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_SHINGLE = 4
+NUM_PERM = 128
+MIN_LENGTH_RATIO = 0.5
+_SEED = 1
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def shingles(text: str, size: int = DEFAULT_SHINGLE) -> set[bytes]:
+    """Lower-cased word n-grams; a text shorter than n words is one shingle."""
+    words = _WORD.findall(text.casefold())
+    if len(words) <= size:
+        return {" ".join(words).encode("utf-8")} if words else set()
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A text's MinHash values and its exact shingle count (needed to turn Jaccard into containment)."""
+
+    values: np.ndarray
+    size: int
+
+
+def signature(text: str, *, size: int = DEFAULT_SHINGLE) -> Signature:
+    """The MinHash signature of a text's shingles."""
+    grams = shingles(text, size)
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    minhash.update_batch(list(grams))
+    return Signature(values=np.asarray(minhash.hashvalues, dtype=np.uint64), size=len(grams))
+
+
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Share of the smaller set inside the larger, from their Jaccard index and sizes."""
+    smaller = min(size_a, size_b)
+    if smaller == 0:
+        return 0.0
+    shared = jaccard * (size_a + size_b) / (1.0 + jaccard)
+    return min(1.0, shared / smaller)
+
+
+def copy_score(a: Signature, b: Signature) -> float:
+    """How much of one text is found in the other, 0 when their lengths are too far apart to be copies."""
+    if not a.size or not b.size or min(a.size, b.size) < MIN_LENGTH_RATIO * max(a.size, b.size):
+        return 0.0
+    jaccard = float(np.count_nonzero(a.values == b.values)) / NUM_PERM
+    return containment(jaccard, a.size, b.size)
+
+
+@dataclass
+class CopyIndex:
+    """Signatures of the stored articles; ``find`` names the stored article a new text copies, if any."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    shingle: int = DEFAULT_SHINGLE
+    _ids: list[str] = field(default_factory=list)
+    _values: list[np.ndarray] = field(default_factory=list)
+    _sizes: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, article_id: str, text: str) -> None:
+        """Remember a stored article."""
+        sig = signature(text, size=self.shingle)
+        self._ids.append(article_id)
+        self._values.append(sig.values)
+        self._sizes.append(sig.size)
+
+    def remove(self, article_id: str) -> None:
+        """Forget an article that left the store."""
+        for i in reversed([i for i, known in enumerate(self._ids) if known == article_id]):
+            del self._ids[i], self._values[i], self._sizes[i]
+
+    def scores(self, text: str) -> list[tuple[str, float]]:
+        """Every stored article with its copy score against ``text``, best first."""
+        if not self._ids:
+            return []
+        sig = signature(text, size=self.shingle)
+        if not sig.size:
+            return []
+        sizes = np.asarray(self._sizes, dtype=np.float64)
+        jaccard = np.count_nonzero(np.vstack(self._values) == sig.values, axis=1) / NUM_PERM
+        smaller = np.minimum(sizes, sig.size)
+        shared = jaccard * (sizes + sig.size) / (1.0 + jaccard)
+        score = np.minimum(1.0, shared / smaller)
+        score[smaller < MIN_LENGTH_RATIO * np.maximum(sizes, sig.size)] = 0.0
+        order = np.argsort(-score, kind="stable")
+        return [(self._ids[i], float(score[i])) for i in order]
+
+    def find(self, text: str) -> str | None:
+        """The stored article that ``text`` is a copy of, or None."""
+        best = self.scores(text)[:1]
+        return best[0][0] if best and best[0][1] >= self.threshold else None
+
+
+def stored_texts(chunks: list[RetrievedChunk]) -> dict[str, str]:
+    """Each stored article's text from its chunks in order (overlaps repeat shingles, which sets ignore)."""
+    by_article: dict[str, list[RetrievedChunk]] = {}
+    for chunk in chunks:
+        by_article.setdefault(chunk.article_id, []).append(chunk)
+    return {aid: "\n".join(c.text for c in sorted(parts, key=lambda c: c.start)) for aid, parts in by_article.items()}

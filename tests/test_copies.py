@@ -1,0 +1,129 @@
+"""Syndicated copies: recognised at ingestion, stored once, every outlet recorded; independent reports kept apart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.copies import CopyIndex, copy_score, signature, stored_texts
+from assistant.service import Assistant
+
+from .conftest import SEED_FILE
+
+SEED = SEED_FILE.read_text(encoding="utf-8")
+PARAGRAPHS = SEED.strip().split("\n\n")
+
+# The same events reported in other words, as a second outlet writing its own story would.
+INDEPENDENT = """Two Hezbollah members were killed on the second straight day of Israeli air raids on the Bekaa Valley,
+according to people familiar with the group, after the movement fired a barrage of rockets at army posts in
+northern Israel.
+
+Israel's army said its aircraft struck command centres near Baalbek that held weapons, as well as sites around
+Khiam and Bint Jbeil in the south of Lebanon. A warehouse said to store discounted food was destroyed.
+
+Diplomats from the United States and elsewhere are pressing for a truce in Gaza, which they see as the key to calm
+on the border between Lebanon and Israel, where exchanges of fire have been almost daily since October."""
+
+
+def edited(paragraphs: list[str], n: int, replacement: str) -> str:
+    return "\n\n".join(replacement if i == n else p for i, p in enumerate(paragraphs))
+
+
+def test_a_copy_with_a_rewritten_paragraph_is_found() -> None:
+    index = CopyIndex()
+    index.add("seed", SEED)
+    copy = edited(PARAGRAPHS, 3, "Officials in Beirut gave no figure for the damage, and the army did not comment.")
+    assert index.find(copy) == "seed"
+
+
+def test_a_trimmed_copy_with_a_wire_dateline_is_found() -> None:
+    index = CopyIndex()
+    index.add("seed", SEED)
+    copy = "BEIRUT (Levant Wire) - " + "\n\n".join(PARAGRAPHS[:6])
+    assert index.find(copy) == "seed"
+
+
+def test_an_independent_report_of_the_same_events_is_not_a_copy() -> None:
+    index = CopyIndex()
+    index.add("seed", SEED)
+    assert index.find(INDEPENDENT) is None
+    assert copy_score(signature(SEED), signature(INDEPENDENT)) < 0.2
+
+
+def test_a_roundup_that_quotes_the_whole_story_is_not_a_copy_of_it() -> None:
+    index = CopyIndex()
+    index.add("seed", SEED)
+    other_story = " ".join(reversed(SEED.split()))  # as long as the seed, sharing none of its word sequences
+    roundup = "\n\n".join([INDEPENDENT, SEED, other_story])
+    assert index.find(roundup) is None
+
+
+@pytest.mark.parametrize(("threshold", "found"), [(0.5, True), (0.99, False)])
+def test_the_threshold_decides_how_much_editing_a_copy_may_have(threshold: float, found: bool) -> None:
+    index = CopyIndex(threshold=threshold)
+    index.add("seed", SEED)
+    copy = edited(edited(PARAGRAPHS, 3, "A short new paragraph.").split("\n\n"), 5, "Another new one.")
+    assert (index.find(copy) == "seed") is found
+
+
+def test_removed_articles_are_forgotten() -> None:
+    index = CopyIndex()
+    index.add("seed", SEED)
+    index.remove("seed")
+    assert (len(index), index.find(SEED)) == (0, None)
+
+
+def test_stored_texts_rebuild_each_article_from_its_chunks(seeded_bot: Assistant) -> None:
+    [(_, text)] = stored_texts(seeded_bot.store.all_chunks()).items()
+    assert copy_score(signature(text), signature(SEED)) > 0.95
+
+
+def write_copy(folder: Path, name: str, text: str, **meta: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.txt"
+    path.write_text(text, encoding="utf-8")
+    path.with_suffix(".meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return path
+
+
+def test_a_syndicated_copy_of_the_seed_is_stored_once_with_both_outlets(seeded_bot: Assistant, tmp_path: Path) -> None:
+    before = seeded_bot.store.count()
+    copy = edited(PARAGRAPHS, 5, "Lebanese officials said the death toll could rise as rescuers searched the rubble.")
+    path = write_copy(tmp_path, "wire", copy, title="Israel strikes Bekaa again", source="Levant Wire",
+                      url="https://levant.example/bekaa", published="2024-03-12")
+    report = seeded_bot.ingest([path])
+    assert (report.new, report.copies, report.chunks_added, report.errors) == (0, 1, 0, [])
+    assert report.summary() == "0 new, 0 unchanged, 1 copy of stored stories, 0 chunks embedded"
+    chunks = seeded_bot.store.all_chunks()
+    assert len(chunks) == before
+    for chunk in chunks:
+        assert [o.source for o in chunk.outlets] == ["unknown", "Levant Wire"]
+        assert chunk.outlets[1].url == "https://levant.example/bekaa"
+        assert str(chunk.outlets[1].published) == "2024-03-12"
+    again = seeded_bot.ingest([path])
+    assert (again.new, again.copies, again.unchanged) == (0, 0, 1)
+
+
+def test_an_independent_report_is_stored_as_its_own_article(seeded_bot: Assistant, tmp_path: Path) -> None:
+    report = seeded_bot.ingest([write_copy(tmp_path, "own", INDEPENDENT, source="Beirut Daily")])
+    assert (report.new, report.copies) == (1, 0)
+
+
+def test_an_edited_file_replaces_its_own_old_version_rather_than_counting_as_its_copy(
+    fake_bot: Assistant, tmp_path: Path
+) -> None:
+    path = write_copy(tmp_path, "story", SEED, source="Ledger")
+    assert fake_bot.ingest([path]).new == 1
+    path.write_text(edited(PARAGRAPHS, 2, "A corrected paragraph."), encoding="utf-8")
+    report = fake_bot.ingest([path])
+    assert (report.new, report.replaced, report.copies) == (1, 1, 0)
+
+
+def test_copy_detection_can_be_turned_off(fake_bot: Assistant, tmp_path: Path) -> None:
+    fake_bot.settings.copy_threshold = 1.01
+    shutil.copy(SEED_FILE, tmp_path / "a.txt")
+    (tmp_path / "b.txt").write_text("BEIRUT - " + SEED, encoding="utf-8")
+    assert fake_bot.ingest([tmp_path]).new == 2
