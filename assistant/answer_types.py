@@ -65,6 +65,14 @@ _REASON = re.compile(
     r"so that|in order to|aimed at|led to|caused|prompted|triggered|since)\b",
     re.IGNORECASE,
 )
+_YEAR_Q = re.compile(r"\b(what|which|in what) year\b", re.IGNORECASE)
+_MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY = re.compile(
+    rf"\b{_MONTHS}\s+\d|\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{_MONTHS}|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|"
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tonight|last (night|week|month))\b|"
+    r"\b(morning|evening|night) of\b",
+    re.IGNORECASE,
+)
 _FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:(?:kind|sort|type|types|kinds)\s+of\s+(\w+)|(\w+))", re.IGNORECASE)
 _FILLER = frozenset("kind sort type types kinds happened happen caused part".split())
 _KIND_NAMES: dict[AnswerType, str] = {
@@ -101,7 +109,14 @@ def unfit_reason(question: str, sentence: str) -> str:
     Typed questions need their kind of fact; a "what X" question needs its X (a sentence about rockets being
     launched does not say what damage they caused).
     """
+    if sentence.rstrip().endswith("?"):
+        return "the sources only ask this question"
+    asked = [n for n in re.findall(r"\b\d[\w.]*\b", question) if n.lower() not in sentence.lower()]
+    if asked:  # "the 2021 winner" is not answered by a sentence about 2022
+        return f"the sources do not speak of {asked[0]}"
     kind = answer_type(question)
+    if kind == "date" and not _YEAR_Q.search(question) and not _DAY.search(sentence):
+        return "no day or month in the sources"
     if kind != "other":
         return "" if fits(kind, sentence) else f"no {_KIND_NAMES[kind]} in the sources"
     noun = focus_noun(question)

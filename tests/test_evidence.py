@@ -274,5 +274,19 @@ def test_unfit_reason_names_what_is_missing() -> None:
         "the sources do not say which damage"
     )
     assert unfit_reason("How many rockets were launched?", launched) == ""
-    assert unfit_reason("When were the rockets launched?", launched) == "no date in the sources"
+    assert unfit_reason("When were the rockets launched?", launched) == "no day or month in the sources"
     assert unfit_reason("Which numbered resolution is called for?", "Calls grow for the U.N. resolutions.") != ""
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "reason"),
+    [
+        ("Who won the final in 2021?", "Who won the final in 2021?", "the sources only ask this question"),
+        ("Who won the final in 2021?", "Spain won the final in 2022.", "the sources do not speak of 2021"),
+        ("When was the game released?", "The game was released in 2017.", "no day or month in the sources"),
+        ("In what year was the game released?", "The game was released in 2017.", ""),
+        ("When was the game released?", "The game was released on March 3, 2017.", ""),
+    ],
+)
+def test_unfit_reason_for_echoes_other_years_and_vague_dates(question: str, sentence: str, reason: str) -> None:
+    assert unfit_reason(question, sentence) == reason
