@@ -67,6 +67,23 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 return None
             return state.fail_with
 
+        def _stream(self, body: dict[str, Any], text: str) -> None:
+            """The reply as server-sent chat.completion.chunk events, word by word, as OpenAI streams it."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            words = [w + " " for w in text.split(" ")]
+            words[-1] = words[-1].rstrip(" ")
+            deltas = [{"role": "assistant", "content": ""}] + [{"content": w} for w in words] + [{}]
+            for i, delta in enumerate(deltas):
+                chunk = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": body.get("model", "stub"),
+                         "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                      "finish_reason": "stop" if i == len(deltas) - 1 else None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             state.requests.append(body)
@@ -81,6 +98,9 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             if self.path.endswith("/chat/completions"):
                 prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
                 text = state.chat_reply(body) if state.chat_reply else chat.respond(prompt)
+                if body.get("stream"):
+                    self._stream(body, text)
+                    return
                 self._send(200, {
                     "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "stub"),
