@@ -104,6 +104,10 @@ def _count_check(question: str, tokens: list[str]) -> Verdict | None:
     if not re.search(r"\bhow (many|much)\b", question, re.IGNORECASE):
         return None
     focus = _after(question, r"\bhow (many|much)\b", stop=_COUNT_STOP)
+    # Names only qualify the counted thing ("how many Hezbollah drones"): a number beside "Hezbollah" alone is
+    # not a count of drones.
+    names = {t.lower() for t in _tokens(question)[1:] if t[:1].isupper()}
+    focus = [f for f in focus if f not in names] or focus
     if focus and not _near(tokens, focus, lambda t, j: bool(_QUANTITY.match(t[j])), before=4, after=2):
         return Verdict(False, f"no number of {' '.join(focus)} in the sources")
     return Verdict(True)

@@ -62,7 +62,7 @@ class HashingEmbeddings(Embeddings):
 FakeMode = Literal["quote", "errors"]
 
 _SOURCE_LINE = re.compile(r"^\[(\d+)\]\s*(?:\([^)]*\)\s*)?(.*)$")
-_QUESTION_LINE = re.compile(r"^Question:\s*(.*)$", re.IGNORECASE)
+_QUESTION_LINE = re.compile(r"^(?:Question|Task):\s*(.*)$", re.IGNORECASE)
 
 
 def _parse_prompt(prompt: str) -> tuple[dict[int, str], str]:

@@ -10,18 +10,18 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 from assistant import tokens
@@ -67,14 +67,24 @@ class ChatBackend:
             reply = self.model.invoke(messages)
         return reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply.content))
 
-    def limited(self, max_tokens: int) -> ChatBackend:
-        """The same backend with its replies capped at ``max_tokens`` (one brief statement, not an essay)."""
-        model = self.model
-        if isinstance(model, LlamaCppChat):
-            model.llama()  # load once, so the copy shares the loaded weights
-        if "max_tokens" in type(model).model_fields and getattr(model, "max_tokens", None) != max_tokens:
-            model = model.model_copy(update={"max_tokens": max_tokens})
-        return replace(self, model=model)
+    def stream_reply(
+        self, messages: list[BaseMessage], *, max_tokens: int | None = None
+    ) -> Generator[str, None, AIMessage]:
+        """The reply piece by piece as the model writes it, at most ``max_tokens``; returns the whole reply.
+
+        Backends that cannot stream deliver it as one piece. Use as ``reply = yield from chat.stream_reply(...)``.
+        """
+        pieces: list[str] = []
+        metadata: dict[str, object] = {}
+        with model_errors(f"the chat model '{self.name}'"):
+            chunks = self.model.stream(messages, max_tokens=max_tokens) if max_tokens else self.model.stream(messages)
+            for chunk in chunks:
+                text = str(chunk.content)
+                metadata.update(chunk.response_metadata)
+                if text:
+                    pieces.append(text)
+                    yield text
+        return AIMessage(content="".join(pieces).strip(), response_metadata=metadata)
 
 
 @contextmanager
@@ -193,7 +203,7 @@ class LlamaCppChat(BaseChatModel):
             result = self.llama().create_chat_completion(
                 messages=chat,  # type: ignore[arg-type]
                 temperature=self.temperature,
-                max_tokens=self.max_tokens,
+                max_tokens=_max_tokens(kwargs, self.max_tokens),
                 stop=stop,
                 seed=self.seed,
             )
@@ -203,6 +213,40 @@ class LlamaCppChat(BaseChatModel):
             response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": Path(self.model_path).name},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: object,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Tokens as llama.cpp produces them; the last piece carries the finish reason."""
+        chat = [{"role": _role(m), "content": str(m.content)} for m in messages]
+        with self._lock:
+            stream = self.llama().create_chat_completion(
+                messages=chat,  # type: ignore[arg-type]
+                temperature=self.temperature,
+                max_tokens=_max_tokens(kwargs, self.max_tokens),
+                stop=stop,
+                seed=self.seed,
+                stream=True,
+            )
+            for part in cast("Iterator[dict[str, Any]]", stream):
+                choice = part["choices"][0]
+                text = str(choice["delta"].get("content") or "")
+                finish = choice.get("finish_reason")
+                metadata = {"finish_reason": finish} if finish else {}
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=metadata))
+                if run_manager is not None and text:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+
+def _max_tokens(options: dict[str, object], default: int) -> int:
+    """The caller's ``max_tokens`` bound when it gave one, else the model's own."""
+    given = options.get("max_tokens")
+    return given if isinstance(given, int) and given > 0 else default
 
 
 def _role(message: BaseMessage) -> str:

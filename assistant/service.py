@@ -11,17 +11,17 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
 
-from assistant.answerability import answers_question
+from assistant.answering import AnswerEvent, AnswerWriter, AskEvent, StageEvent
 from assistant.articles import discover, read_file
 from assistant.brief_schema import Brief, Provenance
 from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
-from assistant.citations import drop_unfinished, ground_answer, is_refusal
+from assistant.citations import is_refusal
 from assistant.errors import ArticleError, AssistantError, InputError, StoreError
 from assistant.fakes import NO_ANSWER
 from assistant.grounding import GroundingChecker
@@ -219,7 +219,29 @@ class Assistant:
         until: date | None = None,
     ) -> Answer:
         """Answer from the stored articles only, citing them; abstain when they do not say."""
+        for event in self.ask_stream(question, history=history, sources=sources, since=since, until=until):
+            if isinstance(event, AnswerEvent):
+                return event.answer
+        raise AssertionError("ask_stream ended without an answer")  # pragma: no cover - ask_stream always answers
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        history: History = (),
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Iterator[AskEvent]:
+        """``ask`` as events: stages, the model's draft tokens, and last the checked ``Answer`` (an AnswerEvent).
+
+        Example::
+
+            >>> for event in bot.ask_stream("Which areas were targeted?"):  # doctest: +SKIP
+            ...     print(event.kind)
+        """
         question = self._validate(question)
+        yield StageEvent(stage="retrieving")
         query = self.rewrite(question, history)
         found = self.retriever.retrieve(query, sources=sources, since=since, until=until)
         info = RetrievalInfo(
@@ -228,29 +250,18 @@ class Assistant:
             chunk_ids=[c.chunk_id for c in found.chunks],
         )
         if not found.chunks or (found.best_similarity < self.min_relevance and found.best_coverage < 0.5):
-            return self._abstain(question, info, note="nothing stored is about this question")
+            yield AnswerEvent(answer=self._abstain(question, info, note="nothing stored is about this question"))
+            return
         chunks, dropped = self._pack(query, found.chunks)
         info = info.model_copy(update={"used": len(chunks), "dropped_for_budget": dropped,
                                        "chunk_ids": [c.chunk_id for c in chunks]})
         if not chunks:
-            return self._abstain(question, info, note="no source fits the model's context window")
-        messages = load_prompt(self.chat.answer_prompt).render(sources=number_sources(chunks), question=query)
-        reply = self.chat.complete(messages)
-        raw = str(reply.content)
-        if reply.response_metadata.get("finish_reason") == "length":
-            raw = drop_unfinished(raw)
-        grounded = ground_answer(
-            raw, chunks=chunks, checker=self.checker,
-            remove_unsupported=self.settings.grounding_policy == "remove",
-        )
-        if not grounded.citations or not grounded.text:
-            return self._abstain(question, info, claims=grounded.claims, note="no claim of the reply is supported")
-        supported = " ".join(c.text for c in grounded.claims if c.label == "supported")
-        fits = answers_question(query, supported)
-        if not fits.ok:
-            return self._abstain(question, info, claims=grounded.claims, note=fits.reason)
-        return Answer(question=question, answer=grounded.text, abstained=False, citations=grounded.citations,
-                      claims=grounded.claims, model=self.chat.name, retrieval=info)
+            yield AnswerEvent(answer=self._abstain(question, info, note="no source fits the model's context window"))
+            return
+        writer = AnswerWriter(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
+                              style=self.settings.resolved_answer_style(),
+                              keep_unsupported=self.settings.grounding_policy == "flag")
+        yield from writer.events(question, query, chunks, info)
 
     def _abstain(
         self, question: str, info: RetrievalInfo, *, claims: list[Claim] | None = None, note: str = ""

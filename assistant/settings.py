@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 LLMName = Literal["local", "openai", "fake"]
 EmbeddingsName = Literal["local", "openai", "fake"]
 GroundingPolicy = Literal["remove", "flag"]
+AnswerStyle = Literal["extractive", "abstractive", "auto"]
 
 
 class Settings(BaseSettings):
@@ -88,6 +89,14 @@ class Settings(BaseSettings):
         description="offline: the CPU checker alone; llm: the chat model judges claims, the offline checks veto.",
     )
 
+    answer_style: AnswerStyle = Field(
+        default="auto",
+        description=(
+            "extractive: answer with the best evidence sentence verbatim; abstractive: the model condenses the "
+            "evidence, checked, verbatim when the check fails; auto: extractive for the local model, else abstractive."
+        ),
+    )
+
     host: str = Field(default="127.0.0.1", description="Address the Gradio app listens on.")
     port: int = Field(default=7860, ge=1, le=65535)
     seeds_dir: Path = Field(default=Path("seeds"), description="Ingested by the app when the store is empty.")
@@ -97,6 +106,12 @@ class Settings(BaseSettings):
         if self.llm is not None:
             return self.llm
         return "openai" if self.openai_api_key is not None else "local"
+
+    def resolved_answer_style(self) -> Literal["extractive", "abstractive"]:
+        """The answer style to use: the explicit one, else extractive for the small local model."""
+        if self.answer_style != "auto":
+            return self.answer_style
+        return "extractive" if self.resolved_llm() == "local" else "abstractive"
 
     def uses_chroma_server(self) -> bool:
         """True when CHROMA_HOST is set: talk to a Chroma server instead of the embedded store."""

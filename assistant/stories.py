@@ -35,6 +35,8 @@ class Unit:
     text: str
     order: int = 0  # position of the sentence in its article
     position: float = 1.0  # 1.0 for the lead sentence, falling towards 0 at the end
+    start: int = 0  # offset of the sentence in its chunk: ``chunk.text[start:end] == text``
+    end: int = 0
 
     @property
     def article_id(self) -> str:
@@ -69,7 +71,7 @@ def sentence_units(chunks: Sequence[RetrievedChunk]) -> list[Unit]:
     """Every sentence of the chunks once (chunks overlap), in article order, with its chunk."""
     units: list[Unit] = []
     seen: set[tuple[str, str]] = set()
-    per_article: dict[str, list[tuple[int, RetrievedChunk, str]]] = {}
+    per_article: dict[str, list[tuple[int, RetrievedChunk, int, int]]] = {}
     for chunk in sorted(chunks, key=lambda c: (c.article_id, c.start, c.chunk_id)):
         for start, end in sentence_spans(chunk.text):
             text = chunk.text[start:end]
@@ -77,11 +79,12 @@ def sentence_units(chunks: Sequence[RetrievedChunk]) -> list[Unit]:
             if key in seen or len(text.split()) < MIN_WORDS:
                 continue
             seen.add(key)
-            per_article.setdefault(chunk.article_id, []).append((chunk.start + start, chunk, text))
+            per_article.setdefault(chunk.article_id, []).append((chunk.start + start, chunk, start, end))
     for rows in per_article.values():
-        for order, (_, chunk, text) in enumerate(rows):
+        for order, (_, chunk, start, end) in enumerate(rows):
             position = 1.0 - order / max(len(rows), 1)
-            units.append(Unit(uid=len(units), chunk=chunk, text=text, order=order, position=position))
+            units.append(Unit(uid=len(units), chunk=chunk, text=chunk.text[start:end], order=order,
+                              position=position, start=start, end=end))
     return units
 
 

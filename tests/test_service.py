@@ -126,10 +126,20 @@ def test_flag_policy_keeps_unsupported_claims_marked(seeded_bot: Assistant) -> N
     assert any(c.label != "supported" and not c.removed for c in answer.claims)
 
 
-def test_nothing_supported_means_abstention(seeded_bot: Assistant) -> None:
+def test_a_reply_with_nothing_supported_gives_way_to_the_evidence_sentence(seeded_bot: Assistant) -> None:
     answer = scripted(seeded_bot, "The capital of France is Paris [1].").ask("Which areas were targeted by Israel?")
+    assert not answer.abstained and "Paris" not in answer.answer
+    (citation,) = answer.citations
+    assert answer.answer == f"\u201c{' '.join(citation.quote.split())}\u201d [{citation.n}]"
+    assert "targeted" in citation.quote or "targeting" in citation.quote
+    assert answer.claims and answer.claims[0].removed and "Paris" in answer.claims[0].text
+
+
+def test_nothing_fitting_the_question_means_abstention_with_the_reason(seeded_bot: Assistant) -> None:
+    answer = scripted(seeded_bot, "The capital of France is Paris [1].").ask(
+        "How many Hezbollah drones were shot down over the Bekaa Valley?")
     assert answer.abstained and not answer.citations
-    assert answer.claims and answer.claims[0].removed
+    assert answer.note
 
 
 def test_prompt_is_packed_into_a_small_window_dropping_the_lowest_ranked(seeded_bot: Assistant) -> None:
