@@ -161,6 +161,7 @@ class LlamaCppChat(BaseChatModel):
     model_path: str
     n_ctx: int = 2048
     n_threads: int | None = None
+    n_ubatch: int | None = None  # None: llama.cpp's default physical batch
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int = 7
@@ -180,8 +181,10 @@ class LlamaCppChat(BaseChatModel):
             from llama_cpp import Llama
 
             try:
+                extra = {"n_ubatch": self.n_ubatch} if self.n_ubatch else {}
                 self._llama = Llama(
-                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False
+                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False,
+                    **extra,  # type: ignore[arg-type]
                 )
             except ValueError as exc:
                 raise ModelError(f"cannot load {path}: {exc}; is it a valid GGUF file?") from exc
@@ -357,6 +360,7 @@ def chat_backend(settings: Settings) -> ChatBackend:
             model_path=str(path),
             n_ctx=settings.local_n_ctx,
             n_threads=settings.local_threads,
+            n_ubatch=settings.local_n_ubatch,
             max_tokens=settings.answer_max_tokens,
         )
         label = SMOLLM2_NAME if settings.local_model_path is None else path.name

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from assistant import evidence
 from assistant.brief_schema import Dropped, LintHit, Origin, Statement
-from assistant.claims_checks import profile
+from assistant.claims_checks import profile, same_word, stem
 from assistant.evidence import EvidenceSentence, check_against
 from assistant.grounding import split_claims
 from assistant.judge import Grounder
-from assistant.neutrality import lint_text, neutralise
+from assistant.neutrality import lexicon, lint_text, neutralise
 from assistant.providers import ChatBackend
 from assistant.schemas import Citation, Claim, RetrievedChunk, SourceText
+from assistant.sentences import content_words
 from assistant.stories import Unit
 
 STATEMENT_PROMPT = "condense"  # the shared evidence step's prompt (assistant/evidence.py)
@@ -84,8 +85,30 @@ def task_for(unit: Unit) -> str:
     return f"Restate sentence [1] in plain, neutral words.{keep} Say who says so when it characterises anyone."
 
 
+_FREE_WORDS = frozenset("said say says according reported report".split())
+
+
+def novel_words(text: str, sentence: str) -> list[str]:
+    """Content words of a rewrite that its source sentence lacks (in any form), neutral alternatives aside.
+
+    A condensation only deletes and attributes; a word the sentence does not have is where a small model
+    invents ("fired a rocket over 100 times") or misspells a name ("Bint Jubay").
+    """
+    have = [stem(w) for w in content_words(sentence)]
+    allowed = _FREE_WORDS | {w for e in lexicon() if e.neutral for w in content_words(e.neutral)}
+    return [w for w in content_words(text)
+            if w not in allowed and not any(same_word(stem(w), h) for h in have)]
+
+
 def _checked(text: str, sentence: EvidenceSentence, checker: Grounder, tally: Tally, section: str) -> str | None:
     """The rewrite, neutralised when it holds a loaded term, if it is still supported; else None."""
+    added = novel_words(text, sentence.text)
+    verdict = _verdict(checker, text, sentence.chunk)
+    if added or verdict.label != "supported":
+        reason = "adds words the sentence lacks: " + ", ".join(added[:5]) if added else verdict.reason
+        tally.dropped.append(Dropped(text=text, label="unsupported" if added else verdict.label,
+                                     reason=reason or "not supported"))
+        return None
     hits = lint_text(text, section=section)
     if not hits:
         return text
