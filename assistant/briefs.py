@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -200,7 +201,17 @@ def _contested(work: _Work) -> list[Contested]:
             groups.append(group)
         group[0].update(values)
         _add_sides(work, group[1], group[2], conflict)
+    disputed = {v for g in groups for v in g[0]}
+    _set_aside(work, disputed)
     return [g[1] for g in groups if len(g[1].sides) >= 2]
+
+
+def _set_aside(work: _Work, values: set[str]) -> None:
+    """Every sentence that states a disputed value stays out of the facts: no side is silently picked."""
+    patterns = [re.compile(r"(?<!\w)" + re.escape(v) + r"(?!\w)", re.IGNORECASE) for v in values if len(v) >= 2]
+    for unit in work.units:
+        if any(p.search(unit.text) for p in patterns):
+            work.contested_uids.add(unit.uid)
 
 
 def _add_sides(work: _Work, contested: Contested, uids: set[int], conflict: Conflict) -> None:
