@@ -85,6 +85,7 @@ def task_for(unit: Unit) -> str:
     return f"Restate sentence [1] in plain, neutral words.{keep} Say who says so when it characterises anyone."
 
 
+_NAME = re.compile(r"\b[A-Z][\w-]*")  # names must be copied exactly: "Bint Jubay" is not "Bint Jubayl"
 _FREE_WORDS = frozenset("said say says according reported report".split())
 
 
@@ -96,8 +97,11 @@ def novel_words(text: str, sentence: str) -> list[str]:
     """
     have = [stem(w) for w in content_words(sentence)]
     allowed = _FREE_WORDS | {w for e in lexicon() if e.neutral for w in content_words(e.neutral)}
-    return [w for w in content_words(text)
-            if w not in allowed and not any(same_word(stem(w), h) for h in have)]
+    novel = [w for w in content_words(text) if w not in allowed and not any(same_word(stem(w), h) for h in have)]
+    exact = {w.lower() for w in _NAME.findall(sentence)}
+    names = [w for i, w in enumerate(_NAME.findall(text))
+             if w.lower() not in exact and not (i == 0 and text.startswith(w))]
+    return list(dict.fromkeys(novel + names))
 
 
 def _checked(text: str, sentence: EvidenceSentence, checker: Grounder, tally: Tally, section: str) -> str | None:

@@ -109,6 +109,23 @@ def run(records: Sequence[Record], tools: BriefTools) -> dict[str, object]:
     }
 
 
+def write_example(args: argparse.Namespace, tools: BriefTools) -> int:
+    """One mixed cluster's brief, for docs/examples (a short excerpt of RGB, for evaluation purposes)."""
+    from assistant.brief_render import render_json, render_markdown
+
+    record = next((r for r in load(args.data) if r.id == args.example), None)
+    if record is None:
+        print(f"error: no RGB question with id {args.example}", file=sys.stderr)
+        return 2
+    brief = build_brief(cluster(mixed(record)), tools=tools, provenance=PROVENANCE)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"rgb-{record.id}-mixed-cluster"
+    stem.with_suffix(".md").write_text(render_markdown(brief), encoding="utf-8")
+    stem.with_suffix(".json").write_text(render_json(brief), encoding="utf-8")
+    print(f"{stem}.md, {stem}.json: flagged={flagged(brief, record.fake)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, load, run, print the table (and one JSON object with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -119,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--embeddings", choices=["local", "fake"], default="local")
     parser.add_argument("--limit", type=int, help="first N questions of the split")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--example", type=int, metavar="ID", help="write the mixed cluster of RGB question ID as "
+                        "a brief (Markdown and JSON) to --out instead of benchmarking")
+    parser.add_argument("--out", type=Path, default=Path("docs/examples"), help="folder for --example")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"error: {args.data} not found; pass --data with RGB's en_fact.json", file=sys.stderr)
@@ -130,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedding = embedding_backend(settings)
     tools = BriefTools(chat=None if args.llm == "none" else chat_backend(settings),
                        checker=GroundingChecker(embeddings=embedding.embeddings), embeddings=embedding.embeddings)
+    if args.example is not None:
+        return write_example(args, tools)
     result: dict[str, object] = {"split": args.split, "llm": args.llm, "embeddings": embedding.name,
                                  **run(records, tools), "machine": machine()}
     print(table(result))
