@@ -42,19 +42,20 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _stream(self, body: dict[str, Any], text: str) -> None:
-            """The reply as server-sent events, a word at a time, as OpenAI streams it."""
+            """The reply as server-sent chat.completion.chunk events, word by word, as OpenAI streams it."""
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
-                    "model": body.get("model", "stub")}
-            words = [w + " " for w in text.split(" ")] or [""]
-            for i, word in enumerate(words):
-                delta = {"role": "assistant", "content": word} if i == 0 else {"content": word}
-                chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            words = [w + " " for w in text.split(" ")]
+            words[-1] = words[-1].rstrip(" ")
+            deltas = [{"role": "assistant", "content": ""}] + [{"content": w} for w in words] + [{}]
+            for i, delta in enumerate(deltas):
+                chunk = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": body.get("model", "stub"),
+                         "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                      "finish_reason": "stop" if i == len(deltas) - 1 else None}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
         def do_POST(self) -> None:
