@@ -19,8 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_seed_brief_with_the_local_model_is_cited_grounded_and_neutral(tmp_path: Path) -> None:
-    # n_ubatch=1: some llama.cpp builds crash in batched prompt decoding; one token at a time is safe everywhere.
-    settings = Settings(llm="local", embeddings="local", data_dir=tmp_path / "data", local_n_ubatch=1)
+    settings = Settings(llm="local", embeddings="local", data_dir=tmp_path / "data")
     embedding = embedding_backend(settings)
     store = ArticleStore.ephemeral(embeddings=embedding.embeddings, embedding_model=embedding.name,
                                    dimension=embedding.dimension, name="brief-real")
