@@ -138,7 +138,9 @@ def plan(bot: Assistant, request: BatchRequest, ids: Sequence[str], result: Batc
     if request.topic is not None:
         chunks = bot.brief_chunks(topic=request.topic, sources=request.sources, since=request.since,
                                   until=request.until)
-        groups.append((f"topic-{slug(request.topic, 40)}", chunks))
+        filters = [*(request.sources or []), str(request.since or ""), str(request.until or "")]
+        suffix = "-" + hashlib.sha256("|".join(filters).encode()).hexdigest()[:6] if any(filters) else ""
+        groups.append((f"topic-{slug(request.topic, 40)}{suffix}", chunks))
     elif request.merge and ids:
         digest = hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:10]
         groups.append((f"story-{digest}", bot.brief_chunks(ids)))

@@ -453,7 +453,13 @@ def parties_covered(in_sources: Sequence[str], in_positions: Sequence[str]) -> R
 
 
 def brief_ratios(bot: Assistant, evals_dir: Path) -> dict[str, Ratio]:
-    """Brief the seed article and score it: key facts, grounded fraction, loaded terms, parties."""
+    """Brief the seed article and score it: key facts, grounded fraction, loaded terms, parties.
+
+    Without ``brief_facts.json`` there is nothing to measure: the brief metrics are left out (and a gated one
+    is reported as missed).
+    """
+    if not (evals_dir / "brief_facts.json").is_file():
+        return {}
     wanted = load_brief_facts(evals_dir)
     ids = sorted(bot.store.path_article_ids(str(bot.settings.seeds_dir / wanted.article)))
     if not ids:

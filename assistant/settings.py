@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     )
     local_n_ctx: int = Field(default=2048, ge=512, description="Context window of the local model, in tokens.")
     local_threads: int | None = Field(default=None, ge=1)
+    local_n_ubatch: int | None = Field(
+        default=None, ge=1, description="llama.cpp physical batch; 1 works around builds whose batched decode crashes."
+    )
 
     ingest_threads: int = Field(
         default=2, ge=1, description="Torch threads while ingesting (a batch job); answering keeps one."
