@@ -112,10 +112,8 @@ def chat(
             event = next(events)
         except StopIteration:
             return
-        except AssistantError as exc:
-            failed = render.sanitise(f'<div class="abstain"><strong>Could not answer.</strong> '
-                                     f"<small>{render.esc(str(exc))}</small></div>")
-            yield [*asked, {"role": "assistant", "content": failed}], render.EMPTY_SOURCES, message, turns
+        except AssistantError as exc:  # the conversation is left as it was, the question kept to fix and resend
+            yield history, render.EMPTY_SOURCES, message, turns
             raise gr.Error(str(exc)) from exc
         if isinstance(event, Stage):
             bubble = render.stage_html(event.name, draft)

@@ -100,8 +100,11 @@ def test_filters_limit_the_outlets_and_dates(seeded_bot: Assistant) -> None:
 def test_errors_become_one_line_gradio_errors(seeded_bot: Assistant) -> None:
     with pytest.raises(gr.Error, match="empty"):
         _run_chat(seeded_bot, "   ")
+    steps = ui.chat(seeded_bot, "why " * 1000, [{"role": "user", "content": "earlier"}], [])
+    history, _, box, turns = next(steps)
+    assert history == [{"role": "user", "content": "earlier"}] and box.startswith("why") and turns == []
     with pytest.raises(gr.Error, match="characters long"):
-        _run_chat(seeded_bot, "why " * 1000)
+        next(steps)
     with pytest.raises(gr.Error):
         ui.ask_api(seeded_bot, "")
 
