@@ -71,7 +71,7 @@ class BriefOptions:
     single_party_max: int = 3
     statement_tokens: int = 64
     select_budget: int = 1500
-    min_context: float = 0.5
+    min_ratio: float = 0.7  # tuned on RGB's evaluation half (bench/briefs_rgb.py --split evaluation)
 
     def as_dict(self) -> dict[str, int | float]:
         """The options as plain values, for provenance and the fingerprint."""
@@ -157,8 +157,8 @@ def _clusters(work: _Work) -> list[Cluster]:
     """Salient sentences, near-duplicates merged, contested ones left out of the facts."""
     count = work.tools.count_tokens or (lambda t: 2 * len(t.split()))
     keep = 4 * (work.options.summary_size + work.options.facts_size)
-    ranked = map_reduce_select(work.units, work.vectors, keep=keep, budget=work.options.select_budget,
-                               count_tokens=count)
+    full = [u for u in work.units if u.full]
+    ranked = map_reduce_select(full, work.vectors, keep=keep, budget=work.options.select_budget, count_tokens=count)
     clusters = cluster_units(ranked, work.vectors)
     return [c for c in clusters if not ({c.head.uid} | {m.uid for m in c.members}) & work.contested_uids]
 
@@ -191,7 +191,7 @@ def _merged(work: _Work, statement: Statement, cluster: Cluster) -> Statement:
 def _contested(work: _Work) -> list[Contested]:
     """Disagreements across articles, grouped by the values in dispute, each side cited."""
     groups: list[tuple[set[str], Contested, set[int]]] = []
-    for conflict in find_conflicts(work.units, min_context=work.options.min_context):
+    for conflict in find_conflicts(work.units, min_ratio=work.options.min_ratio):
         values = {conflict.left_value.lower(), conflict.right_value.lower()}
         group = next((g for g in groups if g[0] & values and g[1].kind == conflict.kind), None)
         if group is None:
@@ -235,7 +235,7 @@ def _positions(work: _Work) -> list[Position]:
     """One entry per quoted party with its attributed sentences, most salient first."""
     by_party: dict[str, tuple[str, list[Unit]]] = {}
     for unit in work.units:
-        for who in speakers(unit.text):
+        for who in speakers(unit.text) if unit.full else []:
             by_party.setdefault(party_key(who), (who, []))[1].append(unit)
     positions = []
     for name, units in by_party.values():
@@ -285,7 +285,7 @@ def _timeline(work: _Work) -> list[TimelineEvent]:
     """Dated events in date order; undated relative mentions kept as written, at the end."""
     events: list[TimelineEvent] = []
     for unit in work.units:
-        if unit.uid in work.contested_uids or len(events) >= work.options.timeline_size:
+        if unit.uid in work.contested_uids or not unit.full or len(events) >= work.options.timeline_size:
             continue
         found = find_dates(unit.text, unit.chunk.published)
         if not found:

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -85,15 +85,6 @@ class ChatBackend:
                     pieces.append(text)
                     yield text
         return AIMessage(content="".join(pieces).strip(), response_metadata=metadata)
-
-    def limited(self, max_tokens: int) -> ChatBackend:
-        """The same backend with its replies capped at ``max_tokens`` (one brief statement, not an essay)."""
-        model = self.model
-        if isinstance(model, LlamaCppChat):
-            model.llama()  # load once, so the copy shares the loaded weights
-        if "max_tokens" in type(model).model_fields and getattr(model, "max_tokens", None) != max_tokens:
-            model = model.model_copy(update={"max_tokens": max_tokens})
-        return replace(self, model=model)
 
 
 @contextmanager
@@ -170,6 +161,7 @@ class LlamaCppChat(BaseChatModel):
     model_path: str
     n_ctx: int = 2048
     n_threads: int | None = None
+    n_ubatch: int | None = None  # None: llama.cpp's default physical batch
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int = 7
@@ -189,8 +181,10 @@ class LlamaCppChat(BaseChatModel):
             from llama_cpp import Llama
 
             try:
+                extra = {"n_ubatch": self.n_ubatch} if self.n_ubatch else {}
                 self._llama = Llama(
-                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False
+                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False,
+                    **extra,  # type: ignore[arg-type]
                 )
             except ValueError as exc:
                 raise ModelError(f"cannot load {path}: {exc}; is it a valid GGUF file?") from exc
@@ -366,6 +360,7 @@ def chat_backend(settings: Settings) -> ChatBackend:
             model_path=str(path),
             n_ctx=settings.local_n_ctx,
             n_threads=settings.local_threads,
+            n_ubatch=settings.local_n_ubatch,
             max_tokens=settings.answer_max_tokens,
         )
         label = SMOLLM2_NAME if settings.local_model_path is None else path.name

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     )
     local_n_ctx: int = Field(default=2048, ge=512, description="Context window of the local model, in tokens.")
     local_threads: int | None = Field(default=None, ge=1)
+    local_n_ubatch: int | None = Field(
+        default=None, ge=1, description="llama.cpp physical batch; 1 works around builds whose batched decode crashes."
+    )
 
     chunk_tokens: int = Field(default=180, ge=32, description="Target chunk size in embedding-model tokens.")
     chunk_overlap_tokens: int = Field(default=40, ge=0, description="Overlap between neighbouring chunks.")

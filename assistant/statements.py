@@ -9,19 +9,23 @@ citation quote is always a verbatim span of the cited chunk.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from assistant import evidence
 from assistant.brief_schema import Dropped, LintHit, Origin, Statement
-from assistant.citations import drop_unfinished, is_refusal
+from assistant.claims_checks import profile, same_word, stem
+from assistant.evidence import EvidenceSentence, check_against
 from assistant.grounding import split_claims
 from assistant.judge import Grounder
-from assistant.neutrality import lint_text, neutralise
-from assistant.prompts import load_prompt
+from assistant.neutrality import lexicon, lint_text, neutralise
 from assistant.providers import ChatBackend
 from assistant.schemas import Citation, Claim, RetrievedChunk, SourceText
+from assistant.sentences import content_words
 from assistant.stories import Unit
 
-STATEMENT_PROMPT = "brief_statement"
+STATEMENT_PROMPT = "condense"  # the shared evidence step's prompt (assistant/evidence.py)
+_MARK = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass
@@ -74,39 +78,44 @@ def _verdict(checker: Grounder, text: str, chunk: RetrievedChunk) -> Claim:
     return failed[0] if failed else verdicts[0]
 
 
-def rewrite(unit: Unit, chat: ChatBackend, *, max_tokens: int) -> str:
-    """The model's one-sentence condensation of ``unit`` (bounded output), or '' when it gives none."""
-    sentence = " ".join(unit.text.split())
-    messages = load_prompt(STATEMENT_PROMPT).render(source=source_label(unit.chunk), sentence=sentence)
-    reply = chat.limited(max_tokens).complete(messages)
-    text = " ".join(str(reply.content).split())
-    if reply.response_metadata.get("finish_reason") == "length":
-        text = drop_unfinished(text)
-    first = split_claims_first(text)
-    return "" if not first or is_refusal(first) else first
+def task_for(unit: Unit) -> str:
+    """The instruction for one statement, naming the facts it must keep (a small model drops them otherwise)."""
+    facts = list(dict.fromkeys(i.surface for i in profile(unit.text).items))[:8]
+    keep = f" Keep {', '.join(facts)} exactly as written." if facts else ""
+    return f"Restate sentence [1] in plain, neutral words.{keep} Say who says so when it characterises anyone."
 
 
-def split_claims_first(text: str) -> str:
-    """The reply's first line, without a leading label such as 'Rewritten:'."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    head, sep, rest = line.partition(":")
-    return rest.strip() if sep and len(head.split()) <= 2 and rest.strip() else line.strip()
+_FREE_WORDS = frozenset("said say says according reported report".split())
 
 
-def _accept(text: str, unit: Unit, checker: Grounder, tally: Tally, section: str) -> tuple[str, Claim] | None:
-    """The rewrite (neutralised when needed) if it is supported and lint-clean, else None."""
-    verdict = _verdict(checker, text, unit.chunk)
-    if verdict.label != "supported":
-        tally.dropped.append(Dropped(text=text, label=verdict.label, reason=verdict.reason or "not supported"))
+def novel_words(text: str, sentence: str) -> list[str]:
+    """Content words of a rewrite that its source sentence lacks (in any form), neutral alternatives aside.
+
+    A condensation only deletes and attributes; a word the sentence does not have is where a small model
+    invents ("fired a rocket over 100 times") or misspells a name ("Bint Jubay").
+    """
+    have = [stem(w) for w in content_words(sentence)]
+    allowed = _FREE_WORDS | {w for e in lexicon() if e.neutral for w in content_words(e.neutral)}
+    return [w for w in content_words(text)
+            if w not in allowed and not any(same_word(stem(w), h) for h in have)]
+
+
+def _checked(text: str, sentence: EvidenceSentence, checker: Grounder, tally: Tally, section: str) -> str | None:
+    """The rewrite, neutralised when it holds a loaded term, if it is still supported; else None."""
+    added = novel_words(text, sentence.text)
+    verdict = _verdict(checker, text, sentence.chunk)
+    if added or verdict.label != "supported":
+        reason = "adds words the sentence lacks: " + ", ".join(added[:5]) if added else verdict.reason
+        tally.dropped.append(Dropped(text=text, label="unsupported" if added else verdict.label,
+                                     reason=reason or "not supported"))
         return None
     hits = lint_text(text, section=section)
     if not hits:
-        return text, verdict
+        return text
     fixed = neutralise(text)
-    if fixed is not None and _verdict(checker, fixed, unit.chunk).label == "supported":
+    if fixed is not None and check_against(fixed, sentence, checker=checker).label == "supported":
         tally.fixed += [h.model_copy(update={"fixed": "neutral"}) for h in hits]
-        return fixed, verdict
-    tally.fixed += [h.model_copy(update={"fixed": "quoted"}) for h in hits]
+        return fixed
     return None
 
 
@@ -114,17 +123,21 @@ def condense(
     unit: Unit, *, chat: ChatBackend | None, checker: Grounder, citer: Citer, tally: Tally,
     section: str, max_tokens: int = 64,
 ) -> Statement | None:
-    """Condense, check, fall back: the statement for ``unit``, or None when even the source fails the checker."""
+    """Condense (the shared evidence step), check, fall back: the statement for ``unit``, or None."""
     tally.proposed += 1
     if chat is not None:
-        proposal = rewrite(unit, chat, max_tokens=max_tokens)
-        accepted = _accept(proposal, unit, checker, tally, section) if proposal else None
+        sentence = EvidenceSentence(chunk=unit.chunk, n=1, start=unit.start, end=unit.end)
+        result = evidence.condense([sentence], task=task_for(unit), chat=chat, checker=checker,
+                                   max_sentences=1, max_tokens=max_tokens)
+        tally.dropped += [Dropped(text=c.text, label=c.label, reason=c.reason or "not supported")
+                          for c in result.claims if c.removed]
+        text = _MARK.sub("", result.text).strip()
+        accepted = None if result.fallback or result.label != "supported" or not text else (
+            _checked(text, sentence, checker, tally, section))
         if accepted is not None:
             tally.accepted += 1
             tally.supported += 1
-            text, verdict = accepted
-            quote = verdict.evidence.quote if verdict.evidence else unit.text
-            return Statement(text=text, citations=[citer.cite(unit.chunk, quote)], label="supported",
+            return Statement(text=accepted, citations=[citer.cite(unit.chunk, unit.text)], label="supported",
                              origin="rewritten")
         tally.rejected += 1
     return verbatim(unit, checker=checker, citer=citer, tally=tally, section=section, quote_it=chat is not None)

@@ -10,6 +10,7 @@ name are a disagreement: both go to ``contested``, neither is stated as fact.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,13 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.claims_checks import Item, Profile, items_match, profile
+from assistant.claims_checks import Item, items_match, profile
 from assistant.schemas import RetrievedChunk
 from assistant.sentences import content_words, sentence_spans
 
 TokenCounter = Callable[[str], int]
 MIN_WORDS = 8
 _KIND_NAMES = {"number": "figure", "date": "date", "entity": "name"}
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,17 @@ class Unit:
     text: str
     order: int = 0  # position of the sentence in its article
     position: float = 1.0  # 1.0 for the lead sentence, falling towards 0 at the end
+    start: int = 0  # offset of the sentence in its chunk: ``chunk.text[start:end] == text``
+    end: int = 0
 
     @property
     def article_id(self) -> str:
         return self.chunk.article_id
+
+    @property
+    def full(self) -> bool:
+        """Long enough to state a fact on its own (not a heading or a fragment)."""
+        return len(self.text.split()) >= MIN_WORDS
 
 
 @dataclass
@@ -65,23 +74,28 @@ class Conflict:
     right_value: str
 
 
-def sentence_units(chunks: Sequence[RetrievedChunk]) -> list[Unit]:
-    """Every sentence of the chunks once (chunks overlap), in article order, with its chunk."""
+def sentence_units(chunks: Sequence[RetrievedChunk], *, min_words: int = 3) -> list[Unit]:
+    """Every sentence of the chunks once (chunks overlap), in article order, with its chunk.
+
+    Short ones (a heading, "Release date.") are kept for finding disagreements; ``Unit.full`` tells
+    the sentences long enough to state a fact on their own.
+    """
     units: list[Unit] = []
     seen: set[tuple[str, str]] = set()
-    per_article: dict[str, list[tuple[int, RetrievedChunk, str]]] = {}
+    per_article: dict[str, list[tuple[int, RetrievedChunk, int, int]]] = {}
     for chunk in sorted(chunks, key=lambda c: (c.article_id, c.start, c.chunk_id)):
         for start, end in sentence_spans(chunk.text):
             text = chunk.text[start:end]
             key = (chunk.article_id, " ".join(text.split()))
-            if key in seen or len(text.split()) < MIN_WORDS:
+            if key in seen or len(text.split()) < min_words:
                 continue
             seen.add(key)
-            per_article.setdefault(chunk.article_id, []).append((chunk.start + start, chunk, text))
+            per_article.setdefault(chunk.article_id, []).append((chunk.start + start, chunk, start, end))
     for rows in per_article.values():
-        for order, (_, chunk, text) in enumerate(rows):
+        for order, (_, chunk, start, end) in enumerate(rows):
             position = 1.0 - order / max(len(rows), 1)
-            units.append(Unit(uid=len(units), chunk=chunk, text=text, order=order, position=position))
+            units.append(Unit(uid=len(units), chunk=chunk, text=chunk.text[start:end], order=order,
+                              position=position, start=start, end=end))
     return units
 
 
@@ -118,7 +132,7 @@ def map_reduce_select(
     Map: split into groups within the budget and keep each group's best; reduce: repeat on the
     survivors until they fit one group. Units carry their chunk ids through every round.
     """
-    pool = [(u, i) for i, u in enumerate(units)]
+    pool = [(u, u.uid) for u in units]
     while True:
         groups = _groups(pool, budget=budget, count_tokens=count_tokens)
         scored: list[tuple[Unit, int, float]] = []
@@ -180,42 +194,59 @@ def _unmatched(mine: Sequence[Item], theirs: Sequence[Item]) -> list[Item]:
     return [i for i in mine if not any(items_match(i, j) or items_match(j, i) for j in theirs)]
 
 
-def _value(items: Sequence[Item], text: str) -> str:
-    surfaces = list(dict.fromkeys(i.surface for i in items))
-    return ", ".join(surfaces) if surfaces else text
+def find_conflicts(units: Sequence[Unit], *, min_ratio: float = 0.6, max_span: int = 6) -> list[Conflict]:
+    """Pairs of sentences from different articles that say the same thing but for a figure, date or name.
 
-
-def find_conflicts(units: Sequence[Unit], *, min_context: float = 0.5) -> list[Conflict]:
-    """Pairs of sentences from different articles that agree on their context but not on a fact."""
-    profiles = {u.uid: profile(u.text) for u in units}
+    The sentences are aligned word by word (difflib); a conflict is a short replaced span whose facts
+    (numbers, dates, names) differ on both sides, in sentences that are otherwise alike (``min_ratio``).
+    Added or missing detail is not a conflict.
+    """
+    tokens = {u.uid: list(_TOKEN.finditer(u.text)) for u in units}
     words = {u.uid: _words(u.text) for u in units}
     out: list[Conflict] = []
     for i, left in enumerate(units):
         for right in units[i + 1 :]:
-            if left.article_id == right.article_id:
+            if left.article_id == right.article_id or jaccard(words[left.uid], words[right.uid]) < 0.25:
                 continue
-            conflict = _conflict(left, right, profiles, words, min_context)
+            conflict = _conflict(left, right, tokens, min_ratio=min_ratio, max_span=max_span)
             if conflict is not None:
                 out.append(conflict)
     return out
 
 
 def _conflict(
-    left: Unit, right: Unit, profiles: dict[int, Profile], words: dict[int, set[str]], min_context: float
+    left: Unit, right: Unit, tokens: dict[int, list[re.Match[str]]], *, min_ratio: float, max_span: int
 ) -> Conflict | None:
-    lp, rp = profiles[left.uid], profiles[right.uid]
-    li, ri = _checkable(lp.items), _checkable(rp.items)
+    a, b = tokens[left.uid], tokens[right.uid]
+    matcher = difflib.SequenceMatcher(a=[t.group(0).lower() for t in a], b=[t.group(0).lower() for t in b],
+                                      autojunk=False)
+    if matcher.ratio() < min_ratio:
+        return None
+    spans: list[tuple[str, tuple[int, int], tuple[int, int]]] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "replace" or i2 - i1 > max_span or j2 - j1 > max_span:
+            continue
+        lspan = (a[i1].start(), a[i2 - 1].end())
+        rspan = (b[j1].start(), b[j2 - 1].end())
+        kind = _differs(left.text[slice(*lspan)], right.text[slice(*rspan)])
+        if kind is not None:
+            spans.append((kind, lspan, rspan))
+    if not spans:
+        return None
+    kind = spans[0][0]
+    same = [s for s in spans if s[0] == kind]
+    lv = left.text[same[0][1][0] : same[-1][1][1]]
+    rv = right.text[same[0][2][0] : same[-1][2][1]]
+    return Conflict(kind=_KIND_NAMES[kind], left=left, right=right, left_value=lv, right_value=rv)
+
+
+def _differs(left: str, right: str) -> str | None:
+    """The kind of fact on which two replaced spans disagree, or None when they do not."""
+    lp, rp = profile(left), profile(right)
+    li, ri = _checkable(lp.items + lp.maybe), _checkable(rp.items + rp.maybe)
     lu, ru = _unmatched(li, ri), _unmatched(ri, li)
     kinds = {i.kind for i in lu} & {i.kind for i in ru}
-    if not kinds:
-        return None
-    changed = {w for i in [*lu, *ru] for w in content_words(i.surface)}
-    if jaccard(words[left.uid] - changed, words[right.uid] - changed) < min_context:
-        return None
-    kind = next(k for k in ("number", "date", "entity") if k in kinds)
-    lv = _value([i for i in lu if i.kind == kind], left.text)
-    rv = _value([i for i in ru if i.kind == kind], right.text)
-    return Conflict(kind=_KIND_NAMES[kind], left=left, right=right, left_value=lv, right_value=rv)
+    return next((k for k in ("number", "date", "entity") if k in kinds), None)
 
 
 def mentions(text: str, value: str) -> bool:

@@ -41,6 +41,22 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _stream(self, body: dict[str, Any], text: str) -> None:
+            """The reply as server-sent events, a word at a time, as OpenAI streams it."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+                    "model": body.get("model", "stub")}
+            words = [w + " " for w in text.split(" ")] or [""]
+            for i, word in enumerate(words):
+                delta = {"role": "assistant", "content": word} if i == 0 else {"content": word}
+                chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            self.wfile.flush()
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             state.requests.append(body)
@@ -51,6 +67,9 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             if self.path.endswith("/chat/completions"):
                 prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
                 text = state.chat_reply(body) if state.chat_reply else chat.respond(prompt)
+                if body.get("stream"):
+                    self._stream(body, text)
+                    return
                 self._send(200, {
                     "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "stub"),

@@ -225,8 +225,8 @@ def test_facade_brief_of_the_seed_is_cited_neutral_and_has_provenance(seeded_bot
     assert brief.grounded_fraction >= 0.9
     assert brief.lint.hits == []
     assert brief.provenance.articles == {article_id: article_id}
-    assert set(brief.provenance.prompts) == {"brief_statement"}
-    assert len(brief.provenance.prompts["brief_statement"]) == 64
+    assert set(brief.provenance.prompts) == {"condense"}
+    assert len(brief.provenance.prompts["condense"]) == 64
     assert "api_key" not in render_json(brief).lower()
     assert brief.sources[0].id == article_id
     terrorist = [h for h in brief.lint.fixed if h.term == "terrorist"]

@@ -1,0 +1,142 @@
+"""Merged briefs over RGB story clusters: is a changed figure flagged as contested, never stated as fact?
+
+Usage::
+
+    python bench/briefs_rgb.py --split test                 # report (odd RGB ids), MiniLM, no chat model
+    python bench/briefs_rgb.py --split evaluation           # tune here (even ids), never on test
+    python bench/briefs_rgb.py --split test --llm local     # with SmolLM2 condensing the statements (slow)
+    python bench/briefs_rgb.py --embeddings fake --limit 3 --json   # quick smoke run
+
+RGB's ``en_fact.json`` (CC BY-NC-SA 4.0) is read from ``../shared/benchmarks/rgb/`` at run time and
+never copied. For each question two story clusters are built, each passage one article from its
+own source: a true-only cluster (the ``positive`` passages) and a mixed cluster (the same passages
+plus one ``positive_wrong`` copy, in which the true answer is replaced by ``fakeanswer``). Each
+cluster goes through the brief pipeline as ``assistant brief --merge`` runs it.
+
+- ``mixed_flagged_rate``: mixed clusters where some ``contested`` side gives the changed value
+  (its value or its sentence contains ``fakeanswer``). Target >= 0.8.
+- ``mixed_stated_as_fact``: mixed clusters whose summary, key facts or timeline state ``fakeanswer``.
+  Target 0.
+- ``true_false_alarm_rate``: true-only clusters with any figure/date/name conflict listed.
+- ``true_answer_stated_rate``: true-only clusters whose facts state the true answer (agreement).
+
+Splits: ``evaluation`` holds the even RGB ids, ``test`` the odd ones (50 questions each, so 50
+true-only and 50 mixed clusters per split). Thresholds were set on ``evaluation`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.brief_schema import Brief, Provenance  # noqa: E402
+from assistant.briefs import BriefTools, build_brief  # noqa: E402
+from assistant.grounding import GroundingChecker  # noqa: E402
+from assistant.providers import chat_backend, embedding_backend  # noqa: E402
+from assistant.schemas import RetrievedChunk  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from bench.common import machine, table  # noqa: E402
+from bench.rgb import Record, contains_answer, load  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "rgb" / "en_fact.json"
+PROVENANCE = Provenance(model="bench", provider="bench", prompts={}, retrieval={}, articles={}, package_version="",
+                        created=datetime(2026, 1, 1, tzinfo=UTC), fingerprint="0" * 64)
+
+
+def cluster(passages: Sequence[str]) -> list[RetrievedChunk]:
+    """One chunk per passage, each its own article from its own source."""
+    chunks = []
+    for i, text in enumerate(passages):
+        article = hashlib.sha256(text.encode()).hexdigest()[:16]
+        chunks.append(RetrievedChunk(chunk_id=f"{article}:0", article_id=article, title=f"Passage {i + 1}",
+                                     source=f"source {i + 1}", text=text, start=0, end=len(text)))
+    return chunks
+
+
+def mixed(record: Record) -> list[str]:
+    """The true passages plus one changed copy (which one rotates with the id)."""
+    return [*record.positive, record.counterfactual[record.id % len(record.counterfactual)]]
+
+
+def _facts_text(brief: Brief) -> str:
+    return " ".join(s.text for s in [*brief.summary, *brief.key_facts, *(e.statement for e in brief.timeline)])
+
+
+def flagged(brief: Brief, fake: str) -> bool:
+    """Some contested side gives the changed value."""
+    low = fake.lower()
+    return any(low in side.value.lower() or low in side.statement.text.lower()
+               for c in brief.contested if c.kind != "single_party" for side in c.sides)
+
+
+def outcome(record: Record, tools: BriefTools) -> dict[str, bool]:
+    """Both clusters of one question, briefed and scored."""
+    true_brief = build_brief(cluster(record.positive), tools=tools, provenance=PROVENANCE)
+    mixed_brief = build_brief(cluster(mixed(record)), tools=tools, provenance=PROVENANCE)
+    return {
+        "mixed_flagged": flagged(mixed_brief, record.fake),
+        "mixed_stated": record.fake.lower() in _facts_text(mixed_brief).lower(),
+        "true_false_alarm": any(c.kind != "single_party" for c in true_brief.contested),
+        "true_answer_stated": contains_answer(_facts_text(true_brief), record.answer),
+    }
+
+
+def run(records: Sequence[Record], tools: BriefTools) -> dict[str, object]:
+    """Every question's two clusters, then the rates."""
+    began = time.perf_counter()
+    rows = [outcome(r, tools) for r in records]
+    n = len(rows)
+
+    def rate(key: str) -> float:
+        return round(sum(r[key] for r in rows) / n, 3) if n else 0.0
+
+    return {
+        "clusters": {"true_only": n, "mixed": n},
+        "mixed_flagged_rate": rate("mixed_flagged"),
+        "mixed_stated_as_fact": sum(r["mixed_stated"] for r in rows),
+        "true_false_alarm_rate": rate("true_false_alarm"),
+        "true_answer_stated_rate": rate("true_answer_stated"),
+        "seconds_per_cluster": round((time.perf_counter() - began) / max(2 * n, 1), 3),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, load, run, print the table (and one JSON object with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RGB en_fact.json (JSON Lines)")
+    parser.add_argument("--split", choices=["evaluation", "test", "all"], default="test")
+    parser.add_argument("--llm", choices=["none", "fake", "local", "openai"], default="none",
+                        help="model that condenses statements; none: source sentences as written")
+    parser.add_argument("--embeddings", choices=["local", "fake"], default="local")
+    parser.add_argument("--limit", type=int, help="first N questions of the split")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"error: {args.data} not found; pass --data with RGB's en_fact.json", file=sys.stderr)
+        return 2
+    records = [r for r in load(args.data) if args.split == "all" or (r.id % 2 == (0 if args.split == "evaluation"
+                                                                                        else 1))]
+    records = [r for r in records if r.positive and r.counterfactual][: args.limit]
+    settings = Settings(llm="fake" if args.llm == "none" else args.llm, embeddings=args.embeddings)
+    embedding = embedding_backend(settings)
+    tools = BriefTools(chat=None if args.llm == "none" else chat_backend(settings),
+                       checker=GroundingChecker(embeddings=embedding.embeddings), embeddings=embedding.embeddings)
+    result: dict[str, object] = {"split": args.split, "llm": args.llm, "embeddings": embedding.name,
+                                 **run(records, tools), "machine": machine()}
+    print(table(result))
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
