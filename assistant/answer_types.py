@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from assistant.sentences import STOPWORDS
+
 AnswerType = Literal["count", "date", "place", "person", "reason", "other"]
 
 _COUNT_Q = re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|proportion)\b", re.IGNORECASE)
@@ -49,18 +51,33 @@ _DATE = re.compile(
     r"sunday|today|yesterday|tomorrow|tonight|last (week|month|year)|(1[89]|20)\d\d)\b",
     re.IGNORECASE,
 )
-_PLACE = re.compile(r"\b(in|at|near|inside|outside|across|into|from|around|throughout|towards?)\s+(the\s+)?"
-                    r"[A-Z][\w'-]+")
+_PLACE = re.compile(
+    r"\b(in|at|near|inside|outside|across|into|from|around|throughout|towards?)\s+(the\s+)?([a-z]+\s+)?[A-Z][\w'-]+|"
+    r"\b(areas?|towns?|villages?|cities|city|regions?|provinces?|districts?) (of|including|such as) [A-Z]"
+)
 _PERSON = re.compile(
     r"\b(Mr|Mrs|Ms|Dr|President|Prime Minister|Minister|Secretary|General|spokesman|spokeswoman|spokesperson|"
-    r"official|officials|leader|chief|head|director)\b|\b[A-Z][a-z]+\s+[A-Z][a-z]+\b|\b[A-Z]{2,}\b|"
-    r"\b[A-Z][a-z]+(?=\s+(said|says|told|announced|stated|claimed|denied))",
+    r"official|officials|leader|chief|head|director|fighters|civilians|soldiers|members|people|residents|troops|"
+    r"militants|police|workers|children|women|men|group|government|army|military)\b|(?<=[a-z,;] )[A-Z][\w'-]+",
 )
 _REASON = re.compile(
     r"\b(because|due to|owing to|as a result|in response|in retaliation|retaliat\w*|after|following|amid|"
     r"so that|in order to|aimed at|led to|caused|prompted|triggered|since)\b",
     re.IGNORECASE,
 )
+_YEAR_Q = re.compile(r"\b(what|which|in what) year\b", re.IGNORECASE)
+_MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY = re.compile(
+    rf"\b{_MONTHS}\s+\d|\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{_MONTHS}|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|"
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tonight|last (night|week|month))\b|"
+    r"\b(morning|evening|night) of\b",
+    re.IGNORECASE,
+)
+_FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:(?:kind|sort|type|types|kinds)\s+of\s+(\w+)|(\w+))", re.IGNORECASE)
+_FILLER = frozenset("kind sort type types kinds happened happen caused part".split())
+_KIND_NAMES: dict[AnswerType, str] = {
+    "count": "number", "date": "date", "place": "place", "person": "name", "reason": "reason", "other": "answer",
+}
 _FORMS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     ("count", _COUNT_Q), ("date", _DATE_Q), ("place", _PLACE_Q), ("person", _PERSON_Q), ("reason", _REASON_Q),
 )
@@ -75,6 +92,42 @@ def answer_type(question: str) -> AnswerType:
         if pattern.search(question):
             return kind
     return "other"
+
+
+def focus_noun(question: str) -> str | None:
+    """The thing a "what X / which X" question asks about ("What damage did..." -> "damage"), if any."""
+    match = _FOCUS.match(question)
+    if not match:
+        return None
+    word = (match.group(2) or match.group(1)).lower()
+    return None if word in STOPWORDS or word in _FILLER else word
+
+
+def unfit_reason(question: str, sentence: str) -> str:
+    """Why ``sentence`` does not give the kind of answer ``question`` asks for; empty when it does.
+
+    Typed questions need their kind of fact; a "what X" question needs its X (a sentence about rockets being
+    launched does not say what damage they caused).
+    """
+    if sentence.rstrip().endswith("?"):
+        return "the sources only ask this question"
+    asked = [n for n in re.findall(r"\b\d[\w.]*\b", question) if n.lower() not in sentence.lower()]
+    if asked:  # "the 2021 winner" is not answered by a sentence about 2022
+        return f"the sources do not speak of {asked[0]}"
+    kind = answer_type(question)
+    if kind == "date" and not _YEAR_Q.search(question) and not _DAY.search(sentence):
+        return "no day or month in the sources"
+    if kind != "other":
+        return "" if fits(kind, sentence) else f"no {_KIND_NAMES[kind]} in the sources"
+    noun = focus_noun(question)
+    if noun is None or any(_stem_match(noun, w) for w in re.findall(r"[a-z]+", sentence.lower())):
+        return ""
+    return f"the sources do not say which {noun}"
+
+
+def _stem_match(a: str, b: str) -> bool:
+    n = min(len(a), len(b), 5)
+    return a == b or (n >= 4 and a[:n] == b[:n])
 
 
 def fits(kind: AnswerType, sentence: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Literal
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.answer_types import unfit_reason
 from assistant.answerability import answers_question
 from assistant.evidence import (
     EvidenceSentence,
@@ -109,15 +110,15 @@ class AnswerWriter:
         failed: list[Claim] = []
         if statement is not None and statement.text:
             kept = " ".join(c.text for c in statement.claims if c.label == "supported" and not c.removed)
-            if answers_question(query, kept).ok:
+            if _fits(query, kept):
                 return self._answer(question, info, statement)
             # A draft that fails gives way to the best evidence sentence that fits, not to the one it cited.
             failed = [c.model_copy(update={"removed": True}) for c in statement.claims]
         elif statement is not None:
             failed = statement.claims
-        fitting = [e for e in picked if answers_question(query, e.text).ok]
+        fitting = [e for e in picked if _fits(query, e.text)]
         if not fitting:
-            reason = answers_question(query, picked[0].text).reason
+            reason = answers_question(query, picked[0].text).reason or unfit_reason(query, picked[0].text)
             return abstention(question, info, model=self.chat.name, claims=failed, note=reason)
         chosen = verbatim(fitting[:1])
         return self._answer(question, info, chosen.model_copy(update={"claims": failed + chosen.claims}))
@@ -125,6 +126,11 @@ class AnswerWriter:
     def _answer(self, question: str, info: RetrievalInfo, statement: Statement) -> Answer:
         return Answer(question=question, answer=statement.text, abstained=False, citations=statement.citations,
                       claims=statement.claims, model=self.chat.name, retrieval=info)
+
+
+def _fits(question: str, text: str) -> bool:
+    """``text`` gives the kind of answer ``question`` asks for, by both the answerability and answer-type checks."""
+    return answers_question(question, text).ok and not unfit_reason(question, text)
 
 
 def _tokens(drafting: Generator[str, None, str]) -> Generator[TokenEvent, None, str]:

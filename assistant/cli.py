@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--llm", dest="eval_llm", choices=["local", "openai", "fake"], help="chat model for this run")
     run.add_argument("--out", type=Path, default=Path("evals/reports"), help="report folder (default evals/reports)")
     run.add_argument("--evals-dir", type=Path, default=Path("evals"), help="datasets and thresholds.json")
+    run.add_argument("--set", dest="eval_set", choices=["seed", "rgb"], default="seed",
+                     help="seed: the questions in --evals-dir (default); rgb: RGB's news questions (--rgb-file)")
+    run.add_argument("--rgb-file", type=Path, default=Path("../shared/benchmarks/rgb/en_fact.json"),
+                     help="RGB en_fact.json, read in place (default ../shared/benchmarks/rgb/en_fact.json)")
+    run.add_argument("--half", choices=["tune", "report"], help="rgb: only this half (even ids tune, odd report)")
+    run.add_argument("--limit", type=int, help="rgb: at most this many questions")
     return parser
 
 
@@ -189,6 +195,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
     from assistant.evaluation import eval_settings, render_table, run_eval
 
+    if args.eval_set == "rgb":
+        return cmd_eval_rgb(settings, args)
     bar, update = _progress_bar("evaluating")
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
         settings = eval_settings(settings, data_dir=Path(tmp))
@@ -203,6 +211,27 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     for missed in report.missed:
         print(missed.line())
     return 1 if report.missed else 0
+
+
+def cmd_eval_rgb(settings: Settings, args: argparse.Namespace) -> int:
+    """The RGB set: print the figures per half, write rgb.json/rgb.md, exit 1 when the report half misses a floor."""
+    from assistant.rgb_eval import missed_rgb, render_rgb, run_rgb, write_rgb
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    bar, update = _progress_bar("rgb")
+    try:
+        report = run_rgb(settings, path=args.rgb_file, half=args.half, limit=args.limit,
+                         progress=update)  # type: ignore[arg-type]
+    finally:
+        bar.close()  # type: ignore[attr-defined]
+    files = write_rgb(report, args.out)
+    print(render_rgb(report))
+    print("\n".join(["", "reports:", *(f"  {path}" for path in files)]))
+    missed = missed_rgb(report, args.evals_dir / "rgb_thresholds.json")
+    for line in missed:
+        print(line)
+    return 1 if missed else 0
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "check": cmd_check, "brief": cmd_brief}

@@ -182,10 +182,11 @@ class LlamaCppChat(BaseChatModel):
 
             try:
                 extra = {"n_ubatch": self.n_ubatch} if self.n_ubatch else {}
-                self._llama = Llama(
-                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False,
-                    **extra,  # type: ignore[arg-type]
-                )
+                with _plain_cpu_buffers():
+                    self._llama = Llama(
+                        model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed,
+                        verbose=False, **extra,  # type: ignore[arg-type]
+                    )
             except ValueError as exc:
                 raise ModelError(f"cannot load {path}: {exc}; is it a valid GGUF file?") from exc
         return self._llama
@@ -244,6 +245,34 @@ class LlamaCppChat(BaseChatModel):
                 if run_manager is not None and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _plain_cpu_buffers() -> Iterator[None]:
+    """Load weights into plain CPU buffers, not llama.cpp's extra (AMX / repacked) buffer types.
+
+    On Xeons with AMX under a sandboxed kernel, decoding with those buffers segfaults (llama-cpp-python 0.3.36:
+    every completion crashed, while ``use_extra_bufts=False`` answers). ``Llama()`` has no argument for it, so the
+    default model parameters are wrapped for the duration of the load.
+    """
+    import llama_cpp.llama_cpp as bindings
+
+    with _LOAD_LOCK:
+        original = bindings.llama_model_default_params
+
+        def without_extra_buffers() -> object:
+            params = original()
+            params.use_extra_bufts = False
+            return params
+
+        bindings.llama_model_default_params = without_extra_buffers  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = original
 
 
 def _max_tokens(options: dict[str, object], default: int) -> int:

@@ -9,7 +9,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant import tokens
-from assistant.answer_types import answer_type, fits
+from assistant.answer_types import answer_type, fits, focus_noun, unfit_reason
 from assistant.evidence import (
     EvidenceSentence,
     added_names_or_numbers,
@@ -127,7 +127,10 @@ def test_answer_type_reads_the_question_form(question: str, kind: str) -> None:
         ("count", "Hezbollah launched over 100 rockets.", "Hezbollah launched rockets."),
         ("date", "The war broke out on October 8.", "The war broke out."),
         ("place", "Strikes hit targets in Khiam.", "Strikes hit targets."),
+        ("place", "Targets included the areas of Khiam and Bint Jbeil.", "Targets included several areas."),
+        ("place", "Strikes hit compounds in southern Lebanon.", "Strikes hit compounds in the south."),
         ("person", "Hassan Nasrallah met a Hamas official.", "a meeting took place."),
+        ("person", "Since the war began, hundreds of Hezbollah fighters have been killed.", "It rained all day."),
         ("reason", "Rockets were fired in retaliation for shelling.", "Rockets were fired."),
     ],
 )
@@ -249,3 +252,41 @@ def test_answer_style_auto_picks_by_model() -> None:
     assert Settings(llm="local").resolved_answer_style() == "extractive"
     assert Settings(llm="fake").resolved_answer_style() == "abstractive"
     assert Settings(llm="local", answer_style="abstractive").resolved_answer_style() == "abstractive"
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("What damage did the rockets cause?", "damage"),
+        ("What kind of rockets were fired?", "rockets"),
+        ("What did the court decide?", None),
+        ("What happened in the valley?", None),
+        ("How did it end?", None),
+    ],
+)
+def test_focus_noun(question: str, noun: str | None) -> None:
+    assert focus_noun(question) == noun
+
+
+def test_unfit_reason_names_what_is_missing() -> None:
+    launched = "Hezbollah launched over 100 Katyusha rockets towards several Israeli military positions."
+    assert unfit_reason("What damage did the Katyusha rockets cause?", launched) == (
+        "the sources do not say which damage"
+    )
+    assert unfit_reason("How many rockets were launched?", launched) == ""
+    assert unfit_reason("When were the rockets launched?", launched) == "no day or month in the sources"
+    assert unfit_reason("Which numbered resolution is called for?", "Calls grow for the U.N. resolutions.") != ""
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "reason"),
+    [
+        ("Who won the final in 2021?", "Who won the final in 2021?", "the sources only ask this question"),
+        ("Who won the final in 2021?", "Spain won the final in 2022.", "the sources do not speak of 2021"),
+        ("When was the game released?", "The game was released in 2017.", "no day or month in the sources"),
+        ("In what year was the game released?", "The game was released in 2017.", ""),
+        ("When was the game released?", "The game was released on March 3, 2017.", ""),
+    ],
+)
+def test_unfit_reason_for_echoes_other_years_and_vague_dates(question: str, sentence: str, reason: str) -> None:
+    assert unfit_reason(question, sentence) == reason

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from assistant.answering import AnswerEvent, StageEvent, TokenEvent
 from assistant.grounding import GroundingChecker
 from assistant.providers import MINILM_DIMENSION, chat_backend, embedding_backend, minilm_count_tokens
+from assistant.sentences import split_sentences
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.store import ArticleStore
@@ -49,6 +51,34 @@ def test_smollm2_answers_the_seed_question_with_quotes_naming_the_areas(local_bo
     assert answer.model.startswith("SmolLM2-135M-Instruct")
     quotes = " ".join(c.quote for c in answer.citations)
     assert "Khiam" in quotes and "Bint Jbeil" in quotes
+    chunks = {c.chunk_id: c.text for c in local_bot.store.all_chunks()}
+    assert all(c.quote in chunks[c.chunk_id] for c in answer.citations)
+
+
+def test_the_local_answer_names_the_areas_in_one_or_two_cited_sentences(local_bot: Assistant) -> None:
+    answer = local_bot.ask("Which areas in southern Lebanon were targeted?")
+    assert not answer.abstained, answer.note
+    assert "Khiam" in answer.answer and "Bint Jbeil" in answer.answer
+    assert 1 <= len(split_sentences(answer.answer)) <= 2
+    assert any("Khiam" in c.quote and f"[{c.n}]" in answer.answer for c in answer.citations)
+
+
+def test_smollm2_drafts_are_streamed_checked_and_replaced_when_wrong(local_bot: Assistant) -> None:
+    settings = local_bot.settings
+    local_bot.settings = settings.model_copy(update={"answer_style": "abstractive"})
+    try:
+        events = list(local_bot.ask_stream("Which areas in southern Lebanon were targeted?"))
+    finally:
+        local_bot.settings = settings
+    stages = [e.stage for e in events if isinstance(e, StageEvent)]
+    assert stages == ["retrieving", "writing", "checking"]
+    draft = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    assert len([e for e in events if isinstance(e, TokenEvent)]) > 1 and draft.strip()
+    final = events[-1]
+    assert isinstance(final, AnswerEvent)
+    answer = final.answer
+    assert not answer.abstained and "Khiam" in answer.answer
+    assert all(c.label == "supported" for c in answer.claims if not c.removed)
     chunks = {c.chunk_id: c.text for c in local_bot.store.all_chunks()}
     assert all(c.quote in chunks[c.chunk_id] for c in answer.citations)
 

@@ -1,0 +1,72 @@
+"""`assistant eval --set rgb` on a small file in RGB's format (the real one is read from ../shared, never copied)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.errors import InputError
+from assistant.rgb_eval import load_rgb, missed_rgb, run_rgb
+from assistant.settings import Settings
+
+
+def _record(i: int, query: str, answer: str, positive: str, negative: str) -> dict[str, object]:
+    return {"id": i, "query": query, "answer": answer, "fakeanswer": "nobody", "positive": [positive],
+            "positive_wrong": [positive.replace(answer, "nobody")], "negative": [negative]}
+
+
+@pytest.fixture
+def rgb_file(tmp_path: Path) -> Path:
+    records = [
+        _record(0, "Who won the 2019 river race in Oxford?", "Anna Berg",
+                "Anna Berg won the 2019 river race in Oxford on Saturday.",
+                "The river race in Oxford draws crowds every spring."),
+        _record(1, "When did the harbour bridge in Tromso open?", "May 4, 2020",
+                "The harbour bridge in Tromso opened on May 4, 2020 after years of work.",
+                "The harbour bridge in Tromso opened to traffic after years of work and delays."),
+    ]
+    path = tmp_path / "en_fact.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_records_split_into_halves_by_id(rgb_file: Path) -> None:
+    records = load_rgb(rgb_file)
+    assert [(r.id, r.half) for r in records] == [(0, "tune"), (1, "report")]
+    assert records[1].found_in("It opened on may 4, 2020.") and not records[1].found_in("It opened in 2020.")
+
+
+def test_run_counts_right_answers_and_rejections_per_half(rgb_file: Path, tmp_path: Path) -> None:
+    settings = Settings(llm="fake", embeddings="fake", data_dir=tmp_path / "data")
+    report = run_rgb(settings, path=rgb_file)
+    assert set(report.halves) == {"tune", "report"}
+    rows = {r.id: r for r in report.rows}
+    assert rows[0].correct and rows[1].correct
+    assert rows[0].negative_abstained  # a snippet without the winner does not answer "who"
+    assert rows[1].negative_abstained  # nor one without the day "when"
+    assert report.halves["report"].negative_rejection == 1.0
+    assert report.halves["report"].wrong_with_citation_per_100 == 0.0
+    thresholds = tmp_path / "floors.json"
+    thresholds.write_text(json.dumps({"fake": {"accuracy": 1.0, "negative_rejection": 1.0,
+                                               "max_wrong_with_citation_per_100": 0}}), encoding="utf-8")
+    assert missed_rgb(report, thresholds) == []
+    thresholds.write_text(json.dumps({"fake": {"accuracy": 1.0, "negative_rejection": 1.0,
+                                               "max_wrong_with_citation_per_100": -1}}), encoding="utf-8")
+    with pytest.raises(InputError):
+        missed_rgb(report, thresholds)
+
+
+def test_the_cli_writes_reports_and_names_a_missing_file(rgb_file: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "reports"
+    code = main(["--embeddings", "fake", "eval", "--llm", "fake", "--set", "rgb", "--rgb-file", str(rgb_file),
+                 "--half", "report", "--out", str(out)])
+    assert code == 0
+    assert (out / "rgb.json").is_file() and "| report | 1 |" in (out / "rgb.md").read_text(encoding="utf-8")
+    assert "Tromso" not in (out / "rgb.json").read_text(encoding="utf-8")  # no RGB text is written anywhere
+    code = main(["eval", "--llm", "fake", "--set", "rgb", "--rgb-file", str(tmp_path / "absent.json")])
+    assert code == 2
+    assert "RGB data not found" in capsys.readouterr().err
