@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 import pytest
 from matplotlib.figure import Figure
+from pydantic import SecretStr
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from assistant import brief_view, render, ui
@@ -261,3 +262,22 @@ def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> Non
     note = tmp_path / "note.txt"
     note.write_text("Rescue teams reached the village of Kfar Kila on Tuesday, officials said.\n")
     assert "1 new" in client.predict([handle_file(str(note))], api_name="/upload")
+
+
+def test_a_login_from_settings_guards_the_app(seeded_bot: Assistant) -> None:
+    import httpx
+    from gradio_client import Client
+
+    seeded_bot.settings = seeded_bot.settings.model_copy(update={"ui_user": "ed", "ui_password": SecretStr("pw-1")})
+    app = ui.build_app(seeded_bot)
+    port = _free_port()
+    ui.serve(app, seeded_bot.settings, port=port, block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert httpx.get(f"{url}config", timeout=10).status_code == 401
+        with pytest.raises(ValueError):
+            Client(url, verbose=False, auth=("ed", "wrong"))
+        client = Client(url, verbose=False, auth=("ed", "pw-1"))
+        assert client.predict(QUESTION, api_name="/ask")["abstained"] is False
+    finally:
+        app.close()
