@@ -245,7 +245,7 @@ def served(seeded_bot: Assistant) -> Iterator[str]:
         app.close()
 
 
-def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> None:
+def test_the_app_serves_its_pinned_api_names(served: str, seeded_bot: Assistant, tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     client = Client(served, verbose=False)
@@ -253,6 +253,7 @@ def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> Non
     assert {"/chat", "/ask", "/brief", "/upload"} <= names
     result = client.predict(QUESTION, api_name="/ask")
     assert result["abstained"] is False and any("Khiam" in c["quote"] for c in result["citations"])
+    assert result == json.loads(seeded_bot.ask(QUESTION).model_dump_json())  # what `assistant ask --json` prints
     off = client.predict("What is the best recipe for banana bread?", api_name="/ask")
     assert off["abstained"] is True and off["citations"] == []
     history, panel, box = client.predict(QUESTION, [], [], "", "", api_name="/chat")
