@@ -10,6 +10,7 @@ two sessions never see each other's history.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -112,10 +113,8 @@ def chat(
             event = next(events)
         except StopIteration:
             return
-        except AssistantError as exc:
-            failed = render.sanitise(f'<div class="abstain"><strong>Could not answer.</strong> '
-                                     f"<small>{render.esc(str(exc))}</small></div>")
-            yield [*asked, {"role": "assistant", "content": failed}], render.EMPTY_SOURCES, message, turns
+        except AssistantError as exc:  # the conversation is left as it was, the question kept to fix and resend
+            yield history, render.EMPTY_SOURCES, message, turns
             raise gr.Error(str(exc)) from exc
         if isinstance(event, Stage):
             bubble = render.stage_html(event.name, draft)
@@ -232,13 +231,20 @@ def brief(bot: Assistant, article_ids: Sequence[str] | None, topic: str | None) 
     """The brief tab: the brief, its source cards, quality line, timeline chart, .md/.json files, and its JSON."""
     made = _friendly(lambda: make_brief(bot, article_ids or [], topic or ""))
     texts = _friendly(lambda: cited_texts(bot, brief_view.cited_chunk_ids(made)))
-    folder = Path(tempfile.mkdtemp(prefix="assistant-brief-"))
-    md_path, json_path = folder / "brief.md", folder / "brief.json"
-    md_path.write_text(render_markdown(made), encoding="utf-8")
-    json_path.write_text(render_json(made), encoding="utf-8")
+    md_path, json_path = _brief_files(made)
     return (brief_view.brief_html(made, texts), brief_view.brief_sources_html(made, texts),
             brief_view.quality_html(made), brief_view.timeline_figure(made), str(md_path), str(json_path),
             made.model_dump(mode="json"))
+
+
+def _brief_files(made: Brief) -> tuple[Path, Path]:
+    """The brief as .md and .json in a fresh folder, each written whole (gradio copies them into its cache)."""
+    folder = Path(tempfile.mkdtemp(prefix="assistant-brief-"))
+    stem = re.sub(r"[^a-z0-9]+", "-", made.headline.lower()).strip("-")[:60] or "brief"
+    md_path, json_path = folder / f"{stem}.md", folder / f"{stem}.json"
+    md_path.write_text(render_markdown(made), encoding="utf-8")
+    json_path.write_text(render_json(made), encoding="utf-8")
+    return md_path, json_path
 
 
 def article_choices(bot: Assistant) -> list[tuple[str, str]]:
@@ -369,7 +375,8 @@ def _briefs_tab(bot: Assistant) -> gr.Dropdown:
 
 def build_app(bot: Assistant) -> gr.Blocks:
     """The app: Chat, Briefs and Library tabs under a status line; queue bounded by the settings."""
-    with gr.Blocks(title="News brief assistant", fill_width=True) as app:
+    # Uploads and brief downloads go through gradio's cache: files older than a day are removed hourly.
+    with gr.Blocks(title="News brief assistant", fill_width=True, delete_cache=(3600, 86400)) as app:
         with gr.Row(elem_classes="topbar"):
             gr.HTML("<div class='brand'><strong>News brief assistant</strong>"
                     "<small>Answers only from your articles, citing the sentences they rest on.</small></div>")

@@ -70,7 +70,9 @@ def _ask(page: Any, question: str) -> None:
     box.press("Enter")
 
 
-def test_a_question_gets_a_cited_answer_and_its_highlighted_source(browser: Any, app_url: str) -> None:
+def test_a_question_gets_a_cited_answer_and_its_highlighted_source(browser: Any, app_url: str,
+                                                                   seeded_bot: Assistant) -> None:
+    seeded_bot.ingest([DATA])
     page = _open(browser, app_url)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))

@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 import pytest
 from matplotlib.figure import Figure
+from pydantic import SecretStr
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from assistant import brief_view, render, ui
@@ -100,8 +101,11 @@ def test_filters_limit_the_outlets_and_dates(seeded_bot: Assistant) -> None:
 def test_errors_become_one_line_gradio_errors(seeded_bot: Assistant) -> None:
     with pytest.raises(gr.Error, match="empty"):
         _run_chat(seeded_bot, "   ")
+    steps = ui.chat(seeded_bot, "why " * 1000, [{"role": "user", "content": "earlier"}], [])
+    history, _, box, turns = next(steps)
+    assert history == [{"role": "user", "content": "earlier"}] and box.startswith("why") and turns == []
     with pytest.raises(gr.Error, match="characters long"):
-        _run_chat(seeded_bot, "why " * 1000)
+        next(steps)
     with pytest.raises(gr.Error):
         ui.ask_api(seeded_bot, "")
 
@@ -241,7 +245,7 @@ def served(seeded_bot: Assistant) -> Iterator[str]:
         app.close()
 
 
-def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> None:
+def test_the_app_serves_its_pinned_api_names(served: str, seeded_bot: Assistant, tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     client = Client(served, verbose=False)
@@ -249,6 +253,7 @@ def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> Non
     assert {"/chat", "/ask", "/brief", "/upload"} <= names
     result = client.predict(QUESTION, api_name="/ask")
     assert result["abstained"] is False and any("Khiam" in c["quote"] for c in result["citations"])
+    assert result == json.loads(seeded_bot.ask(QUESTION).model_dump_json())  # what `assistant ask --json` prints
     off = client.predict("What is the best recipe for banana bread?", api_name="/ask")
     assert off["abstained"] is True and off["citations"] == []
     history, panel, box = client.predict(QUESTION, [], [], "", "", api_name="/chat")
@@ -258,3 +263,22 @@ def test_the_app_serves_its_pinned_api_names(served: str, tmp_path: Path) -> Non
     note = tmp_path / "note.txt"
     note.write_text("Rescue teams reached the village of Kfar Kila on Tuesday, officials said.\n")
     assert "1 new" in client.predict([handle_file(str(note))], api_name="/upload")
+
+
+def test_a_login_from_settings_guards_the_app(seeded_bot: Assistant) -> None:
+    import httpx
+    from gradio_client import Client
+
+    seeded_bot.settings = seeded_bot.settings.model_copy(update={"ui_user": "ed", "ui_password": SecretStr("pw-1")})
+    app = ui.build_app(seeded_bot)
+    port = _free_port()
+    ui.serve(app, seeded_bot.settings, port=port, block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert httpx.get(f"{url}config", timeout=10).status_code == 401
+        with pytest.raises(ValueError):
+            Client(url, verbose=False, auth=("ed", "wrong"))
+        client = Client(url, verbose=False, auth=("ed", "pw-1"))
+        assert client.predict(QUESTION, api_name="/ask")["abstained"] is False
+    finally:
+        app.close()
