@@ -20,7 +20,7 @@ import httpx
 from assistant.articles import DocumentKind
 from assistant.errors import ArticleError
 
-USER_AGENT = "assistant-news-reader/0.1 (+https://github.com)"
+USER_AGENT = "assistant-news-reader/0.1"
 _CONTENT_KINDS: dict[str, DocumentKind] = {
     "text/html": "html",
     "application/xhtml+xml": "html",

@@ -103,6 +103,8 @@ def test_a_syndicated_copy_of_the_seed_is_stored_once_with_both_outlets(seeded_b
         assert [o.source for o in chunk.outlets] == ["unknown", "Levant Wire"]
         assert chunk.outlets[1].url == "https://levant.example/bekaa"
         assert str(chunk.outlets[1].published) == "2024-03-12"
+    found = seeded_bot.retriever.retrieve("Which areas in southern Lebanon were targeted?")
+    assert found.chunks and all(len(c.outlets) == 2 for c in found.chunks)  # briefs can count both outlets
     again = seeded_bot.ingest([path])
     assert (again.new, again.copies, again.unchanged) == (0, 0, 1)
 
