@@ -186,7 +186,7 @@ def _json_ld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
     for node in tree.css('script[type="application/ld+json"]'):
         try:
             data = json.loads(node.text(deep=True) or "")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # broken or absurdly nested markup: the page states nothing
             continue
         stack: list[object] = [data]
         while stack:

@@ -184,3 +184,13 @@ def test_nested_hidden_elements_are_removed_once() -> None:
                             "</span></p></div></body>")
     assert strip_hidden(tree) == 1
     assert tree.body is not None and tree.body.text(separator=" ").split() == ["kept"]
+
+
+def test_absurdly_nested_json_ld_is_ignored_not_fatal(tmp_path: Path) -> None:
+    page = tmp_path / "nested.html"
+    page.write_text('<html><head><script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000
+                    + "</script><title>Ferry resumes</title></head><body>"
+                    + "<p>The ferry resumed its crossings on Sunday after the storm passed through the bay.</p>" * 4
+                    + "</body></html>", encoding="utf-8")
+    [article] = read_file(page)
+    assert article.title == "Ferry resumes"
