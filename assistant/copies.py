@@ -28,6 +28,9 @@ DEFAULT_THRESHOLD = 0.3
 DEFAULT_SHINGLE = 4
 NUM_PERM = 128
 MIN_LENGTH_RATIO = 0.5
+# Two short items can share a stock phrase ("floods hit the northern valley") by chance: a copy must share at
+# least this many word shingles (estimated), so a one-line item is never merged on a phrase. From bench/copies.py.
+DEFAULT_MIN_SHARED = 5
 _SEED = 1
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -65,11 +68,13 @@ def containment(jaccard: float, size_a: int, size_b: int) -> float:
     return min(1.0, shared / smaller)
 
 
-def copy_score(a: Signature, b: Signature) -> float:
-    """How much of one text is found in the other, 0 when their lengths are too far apart to be copies."""
+def copy_score(a: Signature, b: Signature, *, min_shared: int = DEFAULT_MIN_SHARED) -> float:
+    """How much of one text is found in the other; 0 when their lengths are too far apart or too little is shared."""
     if not a.size or not b.size or min(a.size, b.size) < MIN_LENGTH_RATIO * max(a.size, b.size):
         return 0.0
     jaccard = float(np.count_nonzero(a.values == b.values)) / NUM_PERM
+    if jaccard * (a.size + b.size) / (1.0 + jaccard) < min_shared:
+        return 0.0
     return containment(jaccard, a.size, b.size)
 
 
@@ -79,6 +84,7 @@ class CopyIndex:
 
     threshold: float = DEFAULT_THRESHOLD
     shingle: int = DEFAULT_SHINGLE
+    min_shared: int = DEFAULT_MIN_SHARED
     _ids: list[str] = field(default_factory=list)
     _values: list[np.ndarray] = field(default_factory=list)
     _sizes: list[int] = field(default_factory=list)
@@ -111,6 +117,7 @@ class CopyIndex:
         shared = jaccard * (sizes + sig.size) / (1.0 + jaccard)
         score = np.minimum(1.0, shared / smaller)
         score[smaller < MIN_LENGTH_RATIO * np.maximum(sizes, sig.size)] = 0.0
+        score[shared < self.min_shared] = 0.0
         order = np.argsort(-score, kind="stable")
         return [(self._ids[i], float(score[i])) for i in order]
 

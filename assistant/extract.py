@@ -24,7 +24,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import trafilatura
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from trafilatura.settings import Document
 
 # --------------------------------------------------------------------------- hidden text
@@ -93,16 +93,47 @@ def _stylesheet_selectors(tree: LexborHTMLParser) -> Iterator[str]:
 def _matching(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
     try:
         return list(tree.css(selector))
-    except (ValueError, TypeError, SyntaxError):  # selectors lexbor cannot parse are left alone
+    except (SelectolaxError, ValueError, TypeError):  # selectors lexbor cannot parse are left alone
         return []
 
 
 _CONTROL_FORM_CHARS = 500
+_NEVER_REMOVED = frozenset({"html", "head", "body"})
+# A stylesheet rule that hides most of the page is a script's "reveal when loaded" (anti-flicker) rule, not
+# hidden text: applying it would throw the article away.
+_SHEET_MAX_SHARE = 0.5
 
 
 def _is_control_form(node: LexborNode) -> bool:
     """A search box or sign-up; some sites wrap their whole page, article included, in one big form."""
     return node.css_first("p, article, main") is None and len(node.text(deep=True)) < _CONTROL_FORM_CHARS
+
+
+def _sheet_hidden(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Elements that the page's own ``<style>`` rules hide, unless a rule would hide most of the page."""
+    body = tree.body
+    total = len((body.text(deep=True, separator=" ") if body is not None else "").split())
+    found: list[LexborNode] = []
+    for selector in _stylesheet_selectors(tree):
+        for node in _matching(tree, selector):
+            if len(node.text(deep=True, separator=" ").split()) <= _SHEET_MAX_SHARE * total:
+                found.append(node)
+    return found
+
+
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """The nodes none of whose ancestors is also listed, once each: removing a parent frees its children."""
+    ids = {node.mem_id for node in nodes}
+    kept: dict[int, LexborNode] = {}
+    for node in nodes:
+        if node.tag in _NEVER_REMOVED or node.mem_id in kept:
+            continue
+        parent = node.parent
+        while parent is not None and parent.mem_id not in ids:
+            parent = parent.parent
+        if parent is None:
+            kept[node.mem_id] = node
+    return list(kept.values())
 
 
 def strip_hidden(tree: LexborHTMLParser) -> int:
@@ -111,14 +142,11 @@ def strip_hidden(tree: LexborHTMLParser) -> int:
     doomed += list(tree.css(_NOT_TEXT))
     doomed += [node for node in tree.css("form") if _is_control_form(node)]
     doomed += [node for node in tree.css("[style]") if style_hides(node.attributes.get("style") or "")]
-    for selector in _stylesheet_selectors(tree):
-        doomed += _matching(tree, selector)
-    removed = 0
-    for node in doomed:
-        if node.parent is not None or node.tag == "html":
-            node.decompose()
-            removed += 1
-    return removed
+    doomed += _sheet_hidden(tree)
+    outermost = _outermost(doomed)
+    for node in outermost:
+        node.decompose()
+    return len(outermost)
 
 
 # --------------------------------------------------------------------------- metadata
@@ -158,7 +186,7 @@ def _json_ld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
     for node in tree.css('script[type="application/ld+json"]'):
         try:
             data = json.loads(node.text(deep=True) or "")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # broken or absurdly nested markup: the page states nothing
             continue
         stack: list[object] = [data]
         while stack:

@@ -20,7 +20,7 @@ import httpx
 from assistant.articles import DocumentKind
 from assistant.errors import ArticleError
 
-USER_AGENT = "assistant-news-reader/0.1 (+https://github.com)"
+USER_AGENT = "assistant-news-reader/0.1"
 _CONTENT_KINDS: dict[str, DocumentKind] = {
     "text/html": "html",
     "application/xhtml+xml": "html",
@@ -71,9 +71,33 @@ def read_url_list(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _kind(url: str, content_type: str) -> DocumentKind:
-    media = content_type.split(";", 1)[0].strip().lower()
-    kind = _CONTENT_KINDS.get(media)
+_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+
+
+def sniff(head: bytes) -> DocumentKind | None:
+    """What a document is from its first bytes, for servers that do not say (no or a generic content type)."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    if start.startswith(b"%pdf-"):
+        return "pdf"
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if start.startswith(b"<?xml") or start.startswith((b"<rss", b"<feed", b"<rdf")):
+        return "feed"
+    return None
+
+
+def _media(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _check_type(url: str, media: str) -> None:
+    """Refuse a stated type that is none of ours before a byte of the body is read."""
+    if media not in _CONTENT_KINDS and media not in _GENERIC_TYPES:
+        _kind(url, media, b"")
+
+
+def _kind(url: str, media: str, head: bytes) -> DocumentKind:
+    kind = _CONTENT_KINDS.get(media) or (sniff(head) if media in _GENERIC_TYPES else None)
     if kind is None:
         got = media or "none"
         raise ArticleError(url, f"unsupported content type '{got}'; give a web page, a feed, a PDF or plain text")
@@ -133,8 +157,10 @@ class Fetcher:
                 if response.status_code >= 400:
                     raise ArticleError(url, f"the server answered HTTP {response.status_code}"
                                             f"{' ' + response.reason_phrase if response.reason_phrase else ''}")
-                kind = _kind(url, response.headers.get("content-type", ""))
+                media = _media(response.headers.get("content-type", ""))
+                _check_type(url, media)
                 data = _read_capped(response, url, self.limits, started)
+                kind = _kind(url, media, data)
                 final = str(response.url)
         except httpx.HTTPError as err:
             raise ArticleError(url, _describe(err)) from None

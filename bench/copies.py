@@ -22,7 +22,8 @@ Labelled pairs (text A, text B, is B a copy of A), built at run time and never w
   written for the tests: test only.
 
 Splits: RGB queries with an even id and articles at an even position (sorted by page id) are the
-development split, on which each detector's threshold (and MinHash's shingle size) is chosen for
+development split, on which each detector's threshold (and MinHash's shingle size and floor of shared
+shingles) is chosen for
 the best F0.5 (precision weighs double: a false merge loses an article, a missed copy leaves a
 duplicate); the odd ones are the test split, on which the figures are reported. Nothing of the
 test split is looked at to choose anything.
@@ -51,6 +52,7 @@ from bench.common import machine, table  # noqa: E402
 SHARED = ROOT.parent / "shared" / "benchmarks"
 SEED = ROOT / "seeds" / "000_1ad185ed54b8e960.txt"
 SHINGLES = (2, 3, 4, 5)
+MIN_SHARED = (0, 5, 10, 15)
 MINHASH_GRID = [round(0.05 * i, 2) for i in range(4, 20)]
 MINILM_GRID = [round(0.6 + 0.01 * i, 2) for i in range(40)]
 INDEPENDENT_SEED_REPORT = (
@@ -192,7 +194,7 @@ def evaluate(
     return result, threshold
 
 
-def minhash_scorer(size: int) -> Callable[[list[Pair]], np.ndarray]:
+def minhash_scorer(size: int, min_shared: int) -> Callable[[list[Pair]], np.ndarray]:
     cache: dict[str, Signature] = {}
 
     def sig(text: str) -> Signature:
@@ -200,7 +202,7 @@ def minhash_scorer(size: int) -> Callable[[list[Pair]], np.ndarray]:
             cache[text] = signature(text, size=size)
         return cache[text]
 
-    return lambda pairs: np.array([copy_score(sig(p.a), sig(p.b)) for p in pairs])
+    return lambda pairs: np.array([copy_score(sig(p.a), sig(p.b), min_shared=min_shared) for p in pairs])
 
 
 def minilm_scorer() -> Callable[[list[Pair]], np.ndarray]:
@@ -232,15 +234,19 @@ def run(*, rgb: Path, articles: Path, limit: int | None, minilm: bool) -> dict[s
                           "not_copies": sum(not p.copy for p in pairs if p.split == split)}
                   for split in ("dev", "test")},
     }
-    choices = {}
+    dev = [p for p in pairs if p.split == "dev"]
+    dev_labels = np.array([p.copy for p in dev])
+    choices: dict[tuple[int, int], float] = {}
     for size in SHINGLES:
-        _, dev_f1 = best_threshold(minhash_scorer(size)([p for p in pairs if p.split == "dev"]),
-                                   np.array([p.copy for p in pairs if p.split == "dev"]), MINHASH_GRID)
-        choices[size] = dev_f1
-    size = max(SHINGLES, key=lambda s: (choices[s], -s))
-    minhash, threshold = evaluate(f"minhash k={size}", minhash_scorer(size), pairs, MINHASH_GRID)
-    result["minhash"] = {"shingle": size, "dev_f0_5_by_shingle": {str(k): v for k, v in choices.items()}, **minhash}
-    scorers = {"minhash": (minhash_scorer(size), threshold)}
+        for floor in MIN_SHARED:
+            choices[(size, floor)] = best_threshold(minhash_scorer(size, floor)(dev), dev_labels, MINHASH_GRID)[1]
+    # Ties go to the larger floor (merges less), then the smaller shingle.
+    size, floor = max(choices, key=lambda c: (choices[c], c[1], -c[0]))
+    minhash, threshold = evaluate(f"minhash k={size} min_shared={floor}", minhash_scorer(size, floor), pairs,
+                                  MINHASH_GRID)
+    result["minhash"] = {"shingle": size, "min_shared": floor,
+                         "dev_f0_5_by_choice": {f"k{k}_min{m}": v for (k, m), v in choices.items()}, **minhash}
+    scorers = {"minhash": (minhash_scorer(size, floor), threshold)}
     if minilm:
         result["minilm"], minilm_threshold = evaluate("minilm", minilm_scorer(), pairs, MINILM_GRID)
         scorers["minilm"] = (minilm_scorer(), minilm_threshold)

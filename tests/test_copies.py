@@ -103,6 +103,8 @@ def test_a_syndicated_copy_of_the_seed_is_stored_once_with_both_outlets(seeded_b
         assert [o.source for o in chunk.outlets] == ["unknown", "Levant Wire"]
         assert chunk.outlets[1].url == "https://levant.example/bekaa"
         assert str(chunk.outlets[1].published) == "2024-03-12"
+    found = seeded_bot.retriever.retrieve("Which areas in southern Lebanon were targeted?")
+    assert found.chunks and all(len(c.outlets) == 2 for c in found.chunks)  # briefs can count both outlets
     again = seeded_bot.ingest([path])
     assert (again.new, again.copies, again.unchanged) == (0, 0, 1)
 
@@ -127,3 +129,13 @@ def test_copy_detection_can_be_turned_off(fake_bot: Assistant, tmp_path: Path) -
     shutil.copy(SEED_FILE, tmp_path / "a.txt")
     (tmp_path / "b.txt").write_text("BEIRUT - " + SEED, encoding="utf-8")
     assert fake_bot.ingest([tmp_path]).new == 2
+
+
+def test_two_short_items_sharing_a_stock_phrase_are_not_merged() -> None:
+    index = CopyIndex()
+    index.add("a", "Floods hit the northern valley on Monday, officials said.")
+    assert index.find("Floods hit the northern valley again on Friday, local radio said.") is None
+    assert CopyIndex(min_shared=0).scores("Floods hit the northern valley again on Friday, local radio said.") == []
+    loose = CopyIndex(min_shared=0)
+    loose.add("a", "Floods hit the northern valley on Monday, officials said.")
+    assert loose.find("Floods hit the northern valley again on Friday, local radio said.") == "a"  # the floor decides

@@ -163,3 +163,34 @@ def test_strip_hidden_applies_stylesheet_rules_and_leaves_visible_text() -> None
     assert strip_hidden(tree) == 4
     body = tree.body
     assert body is not None and body.text(separator=" ").split() == ["c", "d"]
+
+
+def test_a_reveal_when_loaded_rule_does_not_throw_the_article_away(tmp_path: Path) -> None:
+    page = tmp_path / "flicker.html"
+    page.write_text(
+        "<html class='async-hide'><head><style>.async-hide { opacity: 0 !important } .js-body{display:none}"
+        " div[ {display:none} .ad{display:none}</style></head><body><div class='js-body'><article>"
+        + "<p>The library extension opened on Saturday with a reading room and a children's floor.</p>" * 4
+        + "<p class='ad'>Hidden sponsor message.</p></article></div></body></html>",
+        encoding="utf-8",
+    )
+    [article] = read_file(page)
+    assert article.text.startswith("The library extension opened on Saturday")
+    assert "sponsor" not in article.text
+
+
+def test_nested_hidden_elements_are_removed_once() -> None:
+    tree = LexborHTMLParser('<body><p>kept</p><div hidden><p style="display:none"><span aria-hidden="true">x'
+                            "</span></p></div></body>")
+    assert strip_hidden(tree) == 1
+    assert tree.body is not None and tree.body.text(separator=" ").split() == ["kept"]
+
+
+def test_absurdly_nested_json_ld_is_ignored_not_fatal(tmp_path: Path) -> None:
+    page = tmp_path / "nested.html"
+    page.write_text('<html><head><script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000
+                    + "</script><title>Ferry resumes</title></head><body>"
+                    + "<p>The ferry resumed its crossings on Sunday after the storm passed through the bay.</p>" * 4
+                    + "</body></html>", encoding="utf-8")
+    [article] = read_file(page)
+    assert article.title == "Ferry resumes"

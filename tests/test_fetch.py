@@ -15,6 +15,8 @@ from assistant.errors import ArticleError
 from assistant.fetch import Fetcher, FetchLimits, read_url_list
 from assistant.service import Assistant
 
+from .test_pdf import make_pdf
+
 PAGES = Path(__file__).resolve().parent / "pages"
 LIMITS = FetchLimits(timeout=2.0, max_bytes=200_000, max_redirects=3)
 
@@ -66,6 +68,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, b"<p>" + b"y" * 300_000 + b"</p>", "text/html", length=False)
         elif path == "/image":
             self.send(200, b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")
+        elif path == "/report":
+            pdf = make_pdf(["The council confirmed the bridge reopens on Monday."])
+            self.send(200, pdf, "application/octet-stream")
+        elif path == "/blob":
+            self.send(200, b"\x00\x01binary", "application/octet-stream")
         elif path == "/broken":
             self.send(500, b"oops", "text/plain")
         else:
@@ -114,6 +121,12 @@ def test_each_failure_is_one_clear_error_naming_the_url(server: str, fetcher: Fe
         fetcher.fetch(server + path)
     assert caught.value.path == server + path
     assert caught.value.reason == reason
+
+
+def test_a_pdf_served_as_octet_stream_is_recognised_by_its_bytes(server: str, fetcher: Fetcher) -> None:
+    assert fetcher.fetch(f"{server}/report").kind == "pdf"
+    with pytest.raises(ArticleError, match="unsupported content type 'application/octet-stream'"):
+        fetcher.fetch(f"{server}/blob")
 
 
 def test_only_http_urls(fetcher: Fetcher) -> None:
