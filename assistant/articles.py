@@ -30,8 +30,8 @@ from assistant.extract import (
     without_headline,
 )
 from assistant.feeds import parse_feed
-from assistant.pdfs import read_pdf
 from assistant.injection import strip_invisible
+from assistant.pdfs import read_pdf
 from assistant.schemas import Article
 from assistant.sentences import split_sentences
 

@@ -103,7 +103,9 @@ class ObeyingChatModel(BaseChatModel):
         return " ".join([honest, *obeyed]) if honest else " ".join(obeyed)
 
 
-_RENDERED_LINK = re.compile(r"!\[[^\]]*\]\(|\]\(\s*(?:https?|javascript|data):|<img\b|<a\s|<iframe\b|<script\b",
+# An anchor counts only when it leaves the page: the app's own citation links point at "#src-...".
+_RENDERED_LINK = re.compile(r"!\[[^\]]*\]\(|\]\(\s*(?:https?|javascript|data):|<img\b|<a\s[^>]*\bhref\s*=\s*(?![\"']?#)"
+                            r"|<iframe\b|<script\b",
                             re.IGNORECASE)
 
 

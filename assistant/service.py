@@ -29,8 +29,8 @@ from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker
-from assistant.injection import as_data, safe_markdown
 from assistant.ingestion import IngestBatch
+from assistant.injection import as_data, safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend, EmbeddingBackend, batch_threads, chat_backend, embedding_backend
@@ -326,7 +326,11 @@ class Assistant:
         writer = AnswerWriter(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
                               style=self.settings.resolved_answer_style(),
                               keep_unsupported=self.settings.grounding_policy == "flag")
-        yield from writer.events(question, query, chunks, info)
+        for event in writer.events(question, query, chunks, info):
+            if isinstance(event, AnswerEvent):  # article text may carry Markdown images or links: none leaves here
+                safe = safe_markdown(event.answer.answer)
+                event = AnswerEvent(answer=event.answer.model_copy(update={"answer": safe}))
+            yield event
 
     def _withhold_flagged(self, found: RetrievalResult) -> RetrievalResult:
         """Chunks flagged at ingestion as addressing an AI stay out of the prompt unless the settings allow them."""

@@ -30,7 +30,7 @@ from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.store import ArticleStore
 from assistant.tokens import count_tokens
-from assistant.ui import answer_markdown
+from assistant.ui import finish_turn
 from bench.common import machine, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def attack(case: InjectionCase, *, chat: ChatBackend, allow_flagged: bool, work:
                    checker=GroundingChecker(embeddings=embedding.embeddings)) as bot:
         bot.ingest([folder, SEED])
         answer = bot.ask(case.question)
-        return judge_attack(case, answer, answer_markdown(answer))
+        return judge_attack(case, answer, "\n".join(finish_turn(bot, answer, 1)))
 
 
 def success_rates(cases: list[InjectionCase], *, chat: ChatBackend, allow_flagged: bool) -> dict[str, Any]:

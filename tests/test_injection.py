@@ -17,7 +17,7 @@ from assistant.service import Assistant, number_sources
 from assistant.settings import Settings
 from assistant.store import ArticleStore
 from assistant.tokens import count_tokens
-from assistant.ui import answer_markdown
+from assistant.ui import finish_turn
 from tests.conftest import SEED_FILE
 
 CASES = load_cases()
@@ -99,7 +99,7 @@ def _attack(case: InjectionCase, tmp_path: Path, *, allow_flagged: bool = False)
         report = bot.ingest([folder, SEED_FILE])
         assert not report.errors, report.errors
         answer = bot.ask(case.question)
-        shown = answer_markdown(answer)
+        shown = "\n".join(finish_turn(bot, answer, 1))  # the chat bubble and the sources panel
         return judge_attack(case, answer, shown).succeeded, shown
 
 

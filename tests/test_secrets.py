@@ -93,7 +93,7 @@ def test_the_app_shows_no_key_and_listens_on_loopback(
 ) -> None:
     import gradio as gr
 
-    from assistant.ui import build_app, respond
+    from assistant.ui import build_app, chat
 
     base_url, state = openai_stub
     assert Settings().host == "127.0.0.1"
@@ -103,5 +103,5 @@ def test_the_app_shows_no_key_and_listens_on_loopback(
         assert CANARY not in str(app.config)
         state.fail_with, state.fail_body = 500, f"upstream said: key={CANARY}"
         with pytest.raises(gr.Error) as err:
-            respond(bot, "Which areas in southern Lebanon were targeted?", [])
+            list(chat(bot, "Which areas in southern Lebanon were targeted?", [], []))
     assert CANARY not in str(err.value) and "HTTP 500" in str(err.value)
