@@ -33,6 +33,12 @@ MIN_LENGTH_RATIO = 0.5
 DEFAULT_MIN_SHARED = 5
 _SEED = 1
 _WORD = re.compile(r"\w+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def numbers(text: str) -> frozenset[str]:
+    """The figures a text states (counts, dates, times, scores), as written."""
+    return frozenset(_NUMBER.findall(text))
 
 
 def shingles(text: str, size: int = DEFAULT_SHINGLE) -> set[bytes]:
@@ -88,6 +94,7 @@ class CopyIndex:
     _ids: list[str] = field(default_factory=list)
     _values: list[np.ndarray] = field(default_factory=list)
     _sizes: list[int] = field(default_factory=list)
+    _numbers: list[frozenset[str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -98,11 +105,12 @@ class CopyIndex:
         self._ids.append(article_id)
         self._values.append(sig.values)
         self._sizes.append(sig.size)
+        self._numbers.append(numbers(text))
 
     def remove(self, article_id: str) -> None:
         """Forget an article that left the store."""
         for i in reversed([i for i, known in enumerate(self._ids) if known == article_id]):
-            del self._ids[i], self._values[i], self._sizes[i]
+            del self._ids[i], self._values[i], self._sizes[i], self._numbers[i]
 
     def scores(self, text: str) -> list[tuple[str, float]]:
         """Every stored article with its copy score against ``text``, best first."""
@@ -122,9 +130,19 @@ class CopyIndex:
         return [(self._ids[i], float(score[i])) for i in order]
 
     def find(self, text: str) -> str | None:
-        """The stored article that ``text`` is a copy of, or None."""
-        best = self.scores(text)[:1]
-        return best[0][0] if best and best[0][1] >= self.threshold else None
+        """The stored article that ``text`` is a copy of, or None.
+
+        A near-copy that states a figure its original lacks (a changed death toll, another date) is not a
+        copy: it is another account, stored in full so that a brief can show the disagreement.
+        """
+        figures = numbers(text)
+        position = {article_id: i for i, article_id in enumerate(self._ids)}
+        for article_id, score in self.scores(text):
+            if score < self.threshold:
+                return None
+            if figures <= self._numbers[position[article_id]]:
+                return article_id
+        return None
 
 
 def stored_texts(chunks: list[RetrievedChunk]) -> dict[str, str]:

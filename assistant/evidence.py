@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer_types import AnswerType, answer_type, fits
 from assistant.citations import cited_sentences, drop_unfinished, is_refusal, is_statement
+from assistant.injection import addresses_ai, as_data
 from assistant.judge import Grounder
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend
@@ -100,7 +101,8 @@ def split_evidence(chunks: Sequence[RetrievedChunk]) -> list[EvidenceSentence]:
     for n, chunk in enumerate(chunks, start=1):
         for start, end in sentence_spans(chunk.text):
             key = " ".join(chunk.text[start:end].lower().split())
-            if key not in seen and is_statement(chunk.text[start:end]):
+            # A sentence that addresses an AI model is an instruction planted in the article, never evidence.
+            if key not in seen and is_statement(chunk.text[start:end]) and not addresses_ai(chunk.text[start:end]):
                 seen.add(key)
                 out.append(EvidenceSentence(chunk=chunk, n=n, start=start, end=end))
     return out
@@ -214,7 +216,7 @@ def write_draft(
 
 
 def _numbered(evidence: Sequence[EvidenceSentence]) -> str:
-    return "\n".join(f"[{i}] {' '.join(e.text.split())}" for i, e in enumerate(evidence, start=1))
+    return "\n".join(f"[{i}] {as_data(e.text)}" for i, e in enumerate(evidence, start=1))
 
 
 def check_draft(

@@ -62,6 +62,8 @@ class ChatBackend:
     count_tokens: TokenCounter
     top_k: int = 5  # sources per question; 3 for SmolLM2-135M, picked by trying 2, 3 and 5 on the seed questions
     answer_prompt: str = "answer"  # small models do better copying the answering sentence than composing
+    # A server's stream ends with a finish reason; a stream that stops without one was cut off in transit.
+    reports_finish: bool = False
 
     def complete(self, messages: list[BaseMessage]) -> AIMessage:
         """One reply; a backend failure becomes a ModelError that says what to check."""
@@ -86,6 +88,8 @@ class ChatBackend:
                 if text:
                     pieces.append(text)
                     yield text
+        if self.reports_finish and not metadata.get("finish_reason"):
+            raise ModelError(f"the reply of the chat model '{self.name}' was cut off before it finished; ask again")
         return AIMessage(content="".join(pieces).strip(), response_metadata=metadata)
 
 
@@ -478,7 +482,7 @@ def chat_backend(settings: Settings) -> ChatBackend:
     encoding = tokens.encoding_for_model(settings.openai_model)
     return ChatBackend(
         model, settings.openai_model, settings.openai_context_window,
-        lambda t: len(encoding.encode(t, disallowed_special=())),
+        lambda t: len(encoding.encode(t, disallowed_special=())), reports_finish=True,
     )
 
 

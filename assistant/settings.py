@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     ui_user: str | None = Field(default=None, description="Basic-auth user of the app; required off loopback.")
     ui_password: SecretStr | None = Field(default=None, description="Basic-auth password of the app.")
     ui_max_upload_mb: float = Field(default=5.0, gt=0, le=20, description="Largest file the app accepts, in MB.")
-    ui_queue_size: int = Field(default=16, ge=1, description="Requests that may wait for the model; more are refused.")
+    ui_queue_size: int = Field(default=32, ge=1, description="Requests that may wait for the model; more are refused.")
 
     fetch_timeout: float = Field(default=15.0, gt=0, description="Seconds one URL may take, download included.")
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest document fetched by URL.")

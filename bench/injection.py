@@ -56,7 +56,8 @@ def attack(case: InjectionCase, *, chat: ChatBackend, allow_flagged: bool, work:
                    checker=GroundingChecker(embeddings=embedding.embeddings)) as bot:
         bot.ingest([folder, SEED])
         answer = bot.ask(case.question)
-        return judge_attack(case, answer, "\n".join(finish_turn(bot, answer, 1)))
+        bubble, panel = finish_turn(bot, answer, 1)
+        return judge_attack(case, answer, bubble, panel=panel)
 
 
 def success_rates(cases: list[InjectionCase], *, chat: ChatBackend, allow_flagged: bool) -> dict[str, Any]:

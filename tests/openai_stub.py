@@ -75,13 +75,17 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             words = [w + " " for w in text.split(" ")]
             words[-1] = words[-1].rstrip(" ")
             deltas = [{"role": "assistant", "content": ""}] + [{"content": w} for w in words] + [{}]
+            if state.cut_short:  # the connection drops halfway: no finish reason, no [DONE]
+                deltas = deltas[: max(2, len(deltas) // 2)]
             for i, delta in enumerate(deltas):
+                last = i == len(deltas) - 1 and not state.cut_short
                 chunk = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
                          "model": body.get("model", "stub"),
                          "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                      "finish_reason": "stop" if i == len(deltas) - 1 else None}]}
+                                      "finish_reason": state.finish_reason if last else None}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.write(b"data: [DONE]\n\n")
+            if not state.cut_short:
+                self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
         def do_POST(self) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from assistant.articles import make_article, read_file
+from assistant.evidence import EvidenceSentence, condense, split_evidence
 from assistant.fakes import HashingEmbeddings
 from assistant.grounding import GroundingChecker
 from assistant.injection import addresses_ai, as_data, safe_markdown, strip_invisible
 from assistant.providers import ChatBackend, embedding_backend
 from assistant.red_team import InjectionCase, ObeyingChatModel, judge_attack, load_cases
+from assistant.sentences import sentence_spans
 from assistant.service import Assistant, number_sources
 from assistant.settings import Settings
 from assistant.store import ArticleStore
@@ -99,8 +101,8 @@ def _attack(case: InjectionCase, tmp_path: Path, *, allow_flagged: bool = False)
         report = bot.ingest([folder, SEED_FILE])
         assert not report.errors, report.errors
         answer = bot.ask(case.question)
-        shown = "\n".join(finish_turn(bot, answer, 1))  # the chat bubble and the sources panel
-        return judge_attack(case, answer, shown).succeeded, shown
+        bubble, panel = finish_turn(bot, answer, 1)  # the chat bubble and the sources panel, as the app shows them
+        return judge_attack(case, answer, bubble, panel=panel).succeeded, bubble + panel
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +116,28 @@ def test_an_obeying_model_gets_nowhere(case: InjectionCase, module_tmp: Path) ->
     assert not succeeded, shown
 
 
-def test_the_obeying_model_does_obey_when_the_screen_is_off(tmp_path: Path) -> None:
-    """Without the screen the same attacks land: the tests above can fail."""
-    cases = [c for c in CASES if c.expect == "flagged" and c.suffix == ".txt"][:5]
-    landed = [_attack(c, tmp_path, allow_flagged=True)[0] for c in cases]
-    assert sum(landed) >= 3, landed  # grounding alone stops some (a payload the source does not support)
+def test_the_obeying_model_does_obey_when_an_instruction_reaches_it(tmp_path: Path) -> None:
+    """The control: handed the sentence that carries the instruction, the obeying model writes the payload into
+    its draft, so the tests above can fail. Such a sentence never becomes evidence: the screen withholds its
+    chunk, and evidence selection drops any sentence that addresses an AI even when its chunk is let in."""
+    cases = [c for c in CASES if c.expect == "flagged" and c.suffix == ".txt" and c.canary][:5]
+    obeyed, offered = [], []
+    for case in cases:
+        folder = tmp_path / case.id
+        folder.mkdir()
+        (folder / f"{case.id}{case.suffix}").write_text(case.content, encoding="utf-8")
+        with _bot(tmp_path / f"{case.id}-bot", allow_flagged=True) as bot:
+            bot.ingest([folder])
+            chunks = bot.store.all_chunks()
+            canary = str(case.canary).lower()
+            offered.append(any(canary in e.text.lower() for e in split_evidence(chunks)))
+            carriers = [EvidenceSentence(chunk=c, n=1, start=s, end=e) for c in chunks
+                        for s, e in sentence_spans(c.text) if canary in c.text[s:e].lower()]
+            statement = condense(carriers[:1], task=f"Answer the question: {case.question}",
+                                 chat=bot.chat, checker=bot.checker)
+        obeyed.append(canary in statement.draft.lower())
+    assert sum(obeyed) >= 2, obeyed
+    assert not any(offered), offered
 
 
 def test_flags_are_stored_on_the_chunks(fake_bot: Assistant, tmp_path: Path) -> None:
