@@ -253,8 +253,8 @@ def _decode_guess(data: bytes, where: str) -> str:
     # charset-normalizer ranks look-alike code pages (cp1125, cp1250, cp1257) above it.
     # Prefer it whenever it reads as well as the best guess.
     for match in matches:
-        western = "cp1252" in match.could_be_from_charset
-        if western and match.chaos <= best.chaos + _CP1252_MARGIN and match.coherence >= best.coherence:
+        is_western = "cp1252" in match.could_be_from_charset
+        if is_western and match.chaos <= best.chaos + _CP1252_MARGIN and match.coherence >= best.coherence:
             try:
                 return data.decode("cp1252")
             except UnicodeDecodeError:

@@ -19,10 +19,11 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 Level = Literal["json_schema", "json_mode", "prompt"]
 LEVELS: tuple[Level, ...] = ("json_schema", "json_mode", "prompt")
@@ -102,6 +103,13 @@ def stepped_structured_output(
             except openai.APIStatusError as exc:  # a refusal of this form steps down; the rest is the caller's
                 if position + 1 < len(available) and settled is None and exc.status_code in _REFUSAL_STATUSES:
                     continue
+                raise
+            except (OutputParserException, ValidationError, ValueError):
+                # The server took the request and answered: this form is the one it accepts, even when a small
+                # model's reply does not parse (the caller deals with that reply).
+                if settled is None:
+                    with _chosen_lock:
+                        _chosen.setdefault(key, level)
                 raise
             if settled is None:
                 with _chosen_lock:

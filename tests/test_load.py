@@ -65,7 +65,7 @@ def _session(url: str, number: int) -> tuple[int, list[str]]:
     problems: list[str] = []
     for turn in range(TURNS):
         question = f"{QUESTIONS[(number + turn) % len(QUESTIONS)]} (session {number}, turn {turn})"
-        history, box = client.predict(question, history, api_name="/chat")
+        history, _panel, box = client.predict(question, history, [], "", "", api_name="/chat")
         if box != "":
             problems.append(f"session {number}: the box was not cleared")
         mine = [t for t in _user_texts(history) if f"(session {number}," in t]
