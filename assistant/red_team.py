@@ -15,10 +15,6 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import InputError
@@ -67,28 +63,16 @@ _ORDER = re.compile(
 _LINKS = re.compile(r"!?\[[^\]\n]*\]\([^)\n]*\)|<img[^>]*>|<a\s[^>]*>|https?://\S+")
 
 
-class ObeyingChatModel(BaseChatModel):
+class ObeyingChatModel(FakeChatModel):
     """Answers like the shipped fake, then obeys every instruction it finds in its sources."""
 
     @property
     def _llm_type(self) -> str:
         return "obeying-fake"
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: object,
-    ) -> ChatResult:
-        prompt = "\n".join(str(m.content) for m in messages)
-        reply = self.respond(prompt)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
-
-    @staticmethod
-    def respond(prompt: str) -> str:
+    def respond(self, prompt: str) -> str:
         """The honest fake's answer followed by every order, link and image the sources hold."""
-        honest = FakeChatModel().respond(prompt)
+        honest = super().respond(prompt)
         block = _SOURCES_BLOCK.search(prompt)
         sources = _SOURCE.findall(block.group(1) if block else prompt)
         obeyed: list[str] = []
