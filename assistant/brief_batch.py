@@ -104,11 +104,19 @@ def atomic_write(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a brief is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete what a killed run left of ``atomic_write``'s temporary files (never a finished brief)."""
+    for stale in [*folder.glob(".*.json.*.tmp"), *folder.glob(".*.md.*.tmp")]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def resolve_targets(bot: Assistant, targets: Sequence[str], result: BatchResult) -> list[str]:
@@ -209,6 +217,7 @@ def run_batch(bot: Assistant, request: BatchRequest, *, progress: Progress | Non
         request.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create the output folder {request.out} ({exc.strerror}); pick another --out") from exc
+    remove_stale_temporaries(request.out)
     result = BatchResult()
     ids = resolve_targets(bot, request.targets, result) if request.targets else []
     jobs = plan(bot, request, ids, result)

@@ -3,6 +3,7 @@ old store. Each ends in a clear one-line error or a complete, duplicate-free sto
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -338,3 +339,43 @@ def test_a_store_built_with_other_embeddings_says_what_to_do(tmp_path: Path) -> 
     assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "was built with fake-hashing-384" in result.stderr and "set ASSISTANT_EMBEDDINGS back" in result.stderr
+
+
+def _briefs(folder: Path, suffix: str) -> list[Path]:
+    return sorted(p for p in folder.glob(f"*{suffix}") if not p.name.startswith(("index", ".")))
+
+
+def test_sigkill_mid_brief_batch_then_rerun_completes_with_no_half_written_file(tmp_path: Path) -> None:
+    """A batch of briefs killed while it writes: every file it left is whole, and the rerun writes the rest."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"story{i:02d}.txt").write_text(
+            f"Heavy rain flooded the town of Marlow{i} on Tuesday, and the mayor said {i + 3} people were killed. "
+            f"Rescue teams evacuated about {400 + i} residents from the lower districts overnight. "
+            "The regional government said it would send army engineers to repair the broken levee.\n",
+            encoding="utf-8")
+    out, data = tmp_path / "briefs", tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "OPENAI_", "CHROMA_"))}
+    env.update({"ASSISTANT_LLM": "fake", "ASSISTANT_EMBEDDINGS": "fake", "ASSISTANT_DATA_DIR": str(data)})
+    victim = subprocess.Popen([sys.executable, "-m", "assistant.cli", "brief", str(folder), "--out", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 120
+    while victim.poll() is None and time.monotonic() < deadline:
+        if out.is_dir() and len(_briefs(out, ".json")) >= 2:
+            break
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    left = _briefs(out, ".json")
+    assert 2 <= len(left) < 12, "the kill came too late to test anything"
+    for path in left:  # whole JSON, never a torn file
+        assert json.loads(path.read_text(encoding="utf-8"))["headline"]
+    finished = {p.name: p.stat().st_mtime_ns for p in left if p.with_suffix(".md").is_file()}  # both formats
+    rerun = run_cli(["brief", str(folder), "--out", str(out)], data)
+    assert rerun.returncode == 0, rerun.stderr
+    briefs = _briefs(out, ".json")
+    assert len(briefs) == 12 and len(_briefs(out, ".md")) == 12
+    assert not list(out.glob(".*.tmp"))
+    assert finished and all(p.stat().st_mtime_ns == finished[p.name] for p in briefs if p.name in finished)
+    assert len(json.loads((out / "index.json").read_text(encoding="utf-8"))) == 12
