@@ -135,7 +135,8 @@ def build_cards(answer: Answer, chunk_texts: Mapping[str, str]) -> tuple[list[Ca
         card = cards.get(c.chunk_id)
         if card is None:
             card = cards[c.chunk_id] = Card(numbers=[], citation=c, text=chunk_texts.get(c.chunk_id, c.quote))
-        card.numbers.append(c.n)
+        if c.n not in card.numbers:  # one number may cite several sentences of its chunk
+            card.numbers.append(c.n)
         card.quotes.append(c.quote)
         by_number[c.n] = card
     loose: list[Claim] = []

@@ -59,6 +59,17 @@ def test_a_card_per_chunk_holds_the_quote_highlighted_in_the_chunk(seeded_bot: A
     assert len(chunk) > len(quote)  # the card shows the whole chunk, not just the quote
 
 
+def test_one_number_citing_two_sentences_of_its_chunk_is_one_mark_and_one_anchor() -> None:
+    chunk = "Rain flooded Marlow on Tuesday. The mayor said 12 people died. Schools stayed shut."
+    cites = [Citation(n=1, article_id="a", title="Floods", chunk_id="a:0", quote=q)
+             for q in ("Rain flooded Marlow on Tuesday.", "The mayor said 12 people died.")]
+    answer = Answer(question="What happened?", answer="Rain flooded Marlow [1]. Twelve died [1].", abstained=False,
+                    citations=cites, model="fake", retrieval=RetrievalInfo(query="What happened?"))
+    panel = render.sources_html(answer, {"a:0": chunk}, turn=2)
+    assert '<span class="num">[1]</span>' in panel and panel.count('id="src-2-1"') == 1
+    assert panel.count("<mark>") == 2
+
+
 def test_follow_ups_get_this_sessions_history(seeded_bot: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[object] = []
     real_stream = seeded_bot.ask_stream
