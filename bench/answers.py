@@ -15,7 +15,6 @@ baseline) and the ratio of the two is printed: it moves much less than either.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -29,7 +28,7 @@ if str(ROOT) not in sys.path:
 from assistant.evaluation import load_items  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, report  # noqa: E402
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -77,9 +76,7 @@ def main() -> int:
     result: dict[str, object] = {"llm": args.llm, "embeddings": args.embeddings, "machine": machine()}
     for style in args.styles.split(","):
         result[style] = run_style(style.strip(), llm=args.llm, embeddings=args.embeddings, questions=questions)
-    print(table(result))
-    if args.json:
-        print(json.dumps(result))
+    report(result, as_json=args.json)
     return 0
 
 

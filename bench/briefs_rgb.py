@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -44,7 +43,7 @@ from assistant.grounding import GroundingChecker  # noqa: E402
 from assistant.providers import chat_backend, embedding_backend  # noqa: E402
 from assistant.schemas import RetrievedChunk  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, report  # noqa: E402
 from bench.rgb import Record, contains_answer, load  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "rgb" / "en_fact.json"
@@ -154,9 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return write_example(args, tools)
     result: dict[str, object] = {"split": args.split, "llm": args.llm, "embeddings": embedding.name,
                                  **run(records, tools), "machine": machine()}
-    print(table(result))
-    if args.json:
-        print(json.dumps(result))
+    report(result, as_json=args.json)
     return 0
 
 

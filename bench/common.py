@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -31,3 +32,10 @@ def table(result: dict[str, object], *, width: int = 48) -> str:
 
     walk("", result)
     return "\n".join(lines)
+
+
+def report(figures: dict[str, object], *, as_json: bool) -> None:
+    """The figures as a table, and with ``--json`` as one JSON object on the last line."""
+    print(table(figures))
+    if as_json:
+        print(json.dumps(figures))

@@ -21,7 +21,6 @@ varied: distinct, news-shaped text). In one process:
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -35,7 +34,7 @@ if str(ROOT) not in sys.path:
 from assistant.providers import MiniLMEmbeddings, batch_threads  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, report  # noqa: E402
 from bench.pipeline import make_corpus  # noqa: E402
 
 
@@ -93,9 +92,7 @@ def main() -> int:
     args = parser.parse_args()
     figures = run(args.articles, args.threads)
     figures["machine"] = machine()
-    print(table(figures))
-    if args.json:
-        print(json.dumps(figures))
+    report(figures, as_json=args.json)
     return 0
 
 

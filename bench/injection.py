@@ -22,18 +22,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.grounding import GroundingChecker
-from assistant.injection import addresses_ai
-from assistant.providers import ChatBackend, chat_backend, embedding_backend
-from assistant.red_team import InjectionCase, ObeyingChatModel, Verdict, judge_attack, load_cases
-from assistant.service import Assistant
-from assistant.settings import Settings
-from assistant.store import ArticleStore
-from assistant.tokens import count_tokens
-from assistant.ui import finish_turn
-from bench.common import machine, table
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere: the project's package and bench/ come first
+    sys.path.insert(0, str(ROOT))
+
+from assistant.grounding import GroundingChecker  # noqa: E402
+from assistant.injection import addresses_ai  # noqa: E402
+from assistant.providers import ChatBackend, chat_backend, embedding_backend  # noqa: E402
+from assistant.red_team import InjectionCase, ObeyingChatModel, Verdict, judge_attack, load_cases  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.store import ArticleStore  # noqa: E402
+from assistant.tokens import count_tokens  # noqa: E402
+from assistant.ui import finish_turn  # noqa: E402
+from bench.common import machine, report  # noqa: E402
+
 SEED = ROOT / "seeds" / "000_1ad185ed54b8e960.txt"
 
 
@@ -128,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "clean_news_flag_rate": flag_rates(args.data),
     }
     result["seconds"] = round(time.monotonic() - started, 1)
-    print(table(result))
-    if args.json:
-        print(json.dumps(result))
+    report(result, as_json=args.json)
     return 0
 
 

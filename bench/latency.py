@@ -22,7 +22,6 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ from assistant.schemas import Article, Chunk  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bench.baseline_retrieval import OldHybridRetriever  # noqa: E402
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, report  # noqa: E402
 
 CHUNKS_PER_ARTICLE = 20
 SOURCES = ["Reuters", "AP", "AFP", "BBC", "Al Jazeera"]
@@ -186,9 +185,7 @@ def main() -> int:
         figures.update(warm(data_dir, qs, baseline_queries=args.baseline_queries))
     figures["targets"] = {"p95_ms": 40 if args.chunks <= 10000 else 100, "cold_beyond_imports_s": 3.0}
     figures["machine"] = machine()
-    print(table(figures))
-    if args.json:
-        print(json.dumps(figures))
+    report(figures, as_json=args.json)
     return 0
 
 

@@ -35,7 +35,6 @@ headers change nothing here.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -51,7 +50,7 @@ from assistant.retrieval import _YEAR, YEAR_WEIGHT, HybridRetriever, mmr, rrf, y
 from assistant.schemas import Article  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import ArticleStore  # noqa: E402
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, report  # noqa: E402
 from bench.rgb import DEFAULT_DATA, Record, load  # noqa: E402
 
 DEPTH = 10
@@ -225,9 +224,7 @@ def main() -> int:
         print(f"error: {args.data} not found; pass --data path/to/en_fact.json", file=sys.stderr)
         return 2
     figures = run(args.data)
-    print(table(figures))
-    if args.json:
-        print(json.dumps(figures))
+    report(figures, as_json=args.json)
     return 0
 
 

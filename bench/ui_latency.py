@@ -13,7 +13,6 @@ question, and times each yield a browser would render. The in-process baseline i
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, report  # noqa: E402
 
 QUESTIONS = [
     "Which areas in southern Lebanon were targeted?",
@@ -86,9 +85,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="end with the figures as one JSON object")
     args = parser.parse_args()
     figures = run(args)
-    print(table(figures))
-    if args.json:
-        print(json.dumps(figures))
+    report(figures, as_json=args.json)
     return 0
 
 

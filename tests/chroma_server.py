@@ -22,12 +22,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _heartbeat(port: int) -> bool:
+def http_ok(url: str) -> bool:
+    """True when a loopback server answers ``url`` with 200."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def _heartbeat(port: int) -> bool:
+    return http_ok(f"http://127.0.0.1:{port}/api/v2/heartbeat")
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:

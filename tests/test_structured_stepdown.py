@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from assistant.providers import chat_backend, smollm2_path
 from assistant.schemas import SourceText
 from assistant.settings import Settings
 from assistant.structured import chosen_level, forget_levels
-from tests.chroma_server import _free_port
+from tests.chroma_server import _free_port, http_ok
 from tests.openai_stub import StubState, openai_stub  # noqa: F401
 
 SOURCE = SourceText(id="s1", text="Israeli strikes targeted Khiam in southern Lebanon on Sunday. Hezbollah fired "
@@ -96,11 +95,7 @@ def test_an_unreachable_server_does_not_step_down(tmp_path: Path) -> None:
 
 
 def _models_up(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+    return http_ok(f"http://127.0.0.1:{port}/v1/models")
 
 
 @pytest.fixture(scope="module")
