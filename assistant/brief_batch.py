@@ -34,6 +34,8 @@ Format = Literal["md", "json"]
 Progress = Callable[[int, int, str], None]
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _FINGERPRINT = re.compile(r"<!-- fingerprint: ([0-9a-f]{64}) -->")
+_INDEX_ENTRY = re.compile(r"<!-- index: (\{.*\}) -->")
+_INDEX_FILES = frozenset({"index.md", "index.json"})
 
 
 class IndexEntry(BaseModel):
@@ -195,10 +197,13 @@ def _entry(job: Job, brief: Brief, formats: Sequence[Format]) -> IndexEntry:
 
 
 def _write(out: Path, job: Job, brief: Brief, formats: Sequence[Format]) -> None:
+    """The brief's files; the Markdown one also carries its index entry, so an index needs no JSON brief."""
     if "json" in formats:
         atomic_write(out / f"{job.name}.json", render_json(brief))
     if "md" in formats:
-        atomic_write(out / f"{job.name}.md", render_markdown(brief) + f"\n<!-- fingerprint: {job.fingerprint} -->\n")
+        entry = _entry(job, brief, formats).model_dump_json().replace("-->", "--\\u003e")  # stays one comment
+        atomic_write(out / f"{job.name}.md", render_markdown(brief)
+                     + f"\n<!-- fingerprint: {job.fingerprint} -->\n<!-- index: {entry} -->\n")
 
 
 def _make(bot: Assistant, job: Job, out: Path, formats: Sequence[Format]) -> Brief:
@@ -236,7 +241,7 @@ def run_batch(bot: Assistant, request: BatchRequest, *, progress: Progress | Non
             done += 1
             if progress is not None:
                 progress(done, len(todo), job.name)
-    result.entries = _index_entries(request, jobs)
+    result.entries = _index_entries(request.out)
     _write_index(request.out, result.entries)
     return result
 
@@ -246,26 +251,53 @@ def _label(job: Job) -> str:
     return f"{job.name} ({', '.join(sorted(paths))[:80]})"
 
 
-def _index_entries(request: BatchRequest, jobs: Sequence[Job]) -> list[IndexEntry]:
-    entries = []
-    for job in jobs:
-        path = request.out / f"{job.name}.json"
-        if path.is_file():
-            try:
-                brief = Brief.model_validate_json(path.read_text(encoding="utf-8"))
-                entries.append(_entry(job, brief, request.formats))
-            except ValidationError:
-                continue
-    return entries
+def _index_entries(out: Path) -> list[IndexEntry]:
+    """One entry per brief in the folder (this run's and earlier ones'), read from its JSON or its Markdown."""
+    entries: dict[str, IndexEntry] = {}
+    for path in sorted(out.glob("*.json")):
+        if path.name not in _INDEX_FILES and (entry := _entry_from_json(path)) is not None:
+            entries[entry.name] = entry
+    for path in sorted(out.glob("*.md")):
+        if path.name not in _INDEX_FILES and path.stem not in entries and (entry := _entry_from_md(path)):
+            entries[entry.name] = entry
+    return sorted(entries.values(), key=lambda e: e.name)
+
+
+def _entry_from_json(path: Path) -> IndexEntry | None:
+    try:
+        brief = Brief.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, OSError, UnicodeDecodeError):
+        return None  # not a brief (or unreadable): the index lists briefs only
+    files = [p.name for p in (path.with_suffix(".md"), path) if p.is_file()]  # the readable one first
+    return IndexEntry(
+        name=path.stem, title=brief.headline, files=files, grounded_fraction=brief.grounded_fraction,
+        lint_hits=len(brief.lint.hits), model=brief.provenance.model,
+        created=brief.provenance.created.isoformat(timespec="seconds"), articles=[s.id for s in brief.sources],
+    )
+
+
+def _entry_from_md(path: Path) -> IndexEntry | None:
+    try:
+        found = _INDEX_ENTRY.search(path.read_text(encoding="utf-8"))
+        return IndexEntry.model_validate_json(found.group(1)) if found else None
+    except (ValidationError, OSError, UnicodeDecodeError):
+        return None
 
 
 def _write_index(out: Path, entries: Sequence[IndexEntry]) -> None:
-    """``index.json`` and ``index.md`` over the briefs; left untouched when their content is unchanged."""
+    """``index.json`` and ``index.md`` over the briefs, both always; left untouched when their content is unchanged."""
     data = json.dumps([e.model_dump() for e in entries], indent=2) + "\n"
     rows = ["# Briefs", "", "| brief | grounded | loaded terms | model | made |", "| --- | --- | --- | --- | --- |"]
-    rows += [f"| [{e.title}]({e.name}.md) | {e.grounded_fraction:.2f} | {e.lint_hits} | {e.model} | {e.created} |"
-             for e in entries]
+    rows += [f"| [{_cell(e.title)}]({e.files[0]}) | {e.grounded_fraction:.2f} | {e.lint_hits} | {_cell(e.model)} "
+             f"| {e.created} |" for e in entries]
+    if not entries:
+        rows += ["", "No brief has been written to this folder yet."]
     for name, text in (("index.json", data), ("index.md", "\n".join(rows) + "\n")):
         path = out / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             atomic_write(path, text)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell and link label."""
+    return " ".join(text.split()).replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")

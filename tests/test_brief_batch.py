@@ -8,7 +8,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -54,6 +54,36 @@ def test_batch_writes_one_brief_per_article_and_an_index(fake_bot: Assistant, tm
         data = json.loads((out / f"{entry['name']}.json").read_text())
         assert tuple(data) == TOP_LEVEL_KEYS
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("formats", [("md",), ("json",), ("md", "json")])
+def test_both_index_files_list_every_brief_whatever_the_format(
+    fake_bot: Assistant, tmp_path: Path, formats: tuple[Literal["md", "json"], ...]
+) -> None:
+    articles = tmp_path / "in"
+    articles.mkdir()
+    shutil.copy(SEED_FILE, articles / "seed.txt")
+    out = tmp_path / "briefs"
+    run_batch(fake_bot, BatchRequest(targets=[str(articles)], out=out, formats=formats))
+    run_batch(fake_bot, BatchRequest(targets=[str(_second_article(tmp_path))], out=out, formats=formats))
+    index = json.loads((out / "index.json").read_text())
+    assert len(index) == 2  # the folder's briefs, not only the last run's
+    for entry in index:
+        assert entry["files"] == [f"{entry['name']}.{f}" for f in sorted(formats, reverse=True)]
+        assert entry["model"] == "fake" and entry["title"] and len(entry["articles"]) == 1
+    table = (out / "index.md").read_text()
+    assert all(f"]({e['files'][0]})" in table and e["title"] in table for e in index)
+    skipped = run_batch(fake_bot, BatchRequest(targets=[str(articles)], out=out, formats=formats))
+    assert skipped.written == [] and len(skipped.entries) == 2
+
+
+def test_an_empty_folder_still_gets_both_index_files(fake_bot: Assistant, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "briefs"
+    result = run_batch(fake_bot, BatchRequest(targets=[str(empty)], out=out, formats=("md",)))
+    assert json.loads((out / "index.json").read_text()) == [] and result.entries == []
+    assert "No brief" in (out / "index.md").read_text()
 
 
 def test_a_second_run_rewrites_nothing_and_force_rewrites(fake_bot: Assistant, tmp_path: Path) -> None:
