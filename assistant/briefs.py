@@ -87,6 +87,7 @@ class BriefTools:
     checker: Grounder
     embeddings: Embeddings
     count_tokens: Callable[[str], int] | None = None
+    free: bool = False  # strong models: a statement may join two sentences of one source, citing both
 
 
 @dataclass
@@ -167,11 +168,21 @@ def _clusters(work: _Work) -> list[Cluster]:
 def _statements(work: _Work, clusters: Sequence[Cluster], section: str) -> list[Statement]:
     out: list[Statement] = []
     for cluster in clusters:
+        context = _neighbours(work, cluster.head) if work.tools.free else []
         statement = condense(cluster.head, chat=work.tools.chat, checker=work.tools.checker, citer=work.citer,
-                             tally=work.tally, section=section, max_tokens=work.options.statement_tokens)
+                             tally=work.tally, section=section, max_tokens=work.options.statement_tokens,
+                             context=context, free=work.tools.free)
         if statement is not None:
             out.append(_merged(work, statement, cluster))
     return out
+
+
+def _neighbours(work: _Work, head: Unit, reach: int = 2) -> list[Unit]:
+    """Sentences of the head's own article next to it that a freer rewrite may join with it; never a contested
+    one (a disputed figure must not reach the facts through a combined statement)."""
+    near = [u for u in work.units if u.article_id == head.article_id and u.uid != head.uid and u.full
+            and abs(u.order - head.order) <= reach and u.uid not in work.contested_uids]
+    return sorted(near, key=lambda u: (abs(u.order - head.order), u.order))[:3]
 
 
 def _merged(work: _Work, statement: Statement, cluster: Cluster) -> Statement:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import math
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
@@ -125,6 +126,9 @@ class FakeChatModel(BaseChatModel):
     ) -> ChatResult:
         prompt = "\n".join(str(m.content) for m in messages)
         text = self.respond(prompt)
+        response_format = kwargs.get("response_format")
+        if isinstance(response_format, dict) and isinstance(response_format.get("schema"), dict):
+            text = json.dumps(fill_rewrite(response_format["schema"], text))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def respond(self, prompt: str) -> str:
@@ -156,6 +160,22 @@ class FakeChatModel(BaseChatModel):
             if line.lower().startswith("follow-up:"):
                 return line.split(":", 1)[1].strip()
         return lines[-1] if lines else NO_ANSWER
+
+
+def fill_rewrite(schema: dict[str, Any], answer: str) -> dict[str, Any]:
+    """The answer in the shape of a ``{"text", "cites"}`` schema, within its bounds, as a grammar would force.
+
+    ``text`` is the answer without its ``[n]`` marks, cut to ``maxLength``; ``cites`` are its marks that the
+    schema allows (the first allowed number when it has none).
+    """
+    props = schema.get("properties", {})
+    limit = int(props.get("text", {}).get("maxLength", len(answer)))
+    cites_schema = props.get("cites", {})
+    allowed = [int(n) for n in cites_schema.get("items", {}).get("enum", [1])]
+    marks = [int(n) for n in re.findall(r"\[(\d+)\]", answer) if int(n) in allowed]
+    cites = list(dict.fromkeys(marks or allowed[:1]))[: int(cites_schema.get("maxItems", 1))]
+    text = re.sub(r"\s*\[\d+\]", "", answer).strip()[:limit]
+    return {"text": text, "cites": cites}
 
 
 def fake_chat_model(*, mode: FakeMode = "quote") -> FakeChatModel:

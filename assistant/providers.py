@@ -252,6 +252,8 @@ class LlamaCppChat(BaseChatModel):
                 max_tokens=_max_tokens(kwargs, self.max_tokens),
                 stop=stop,
                 seed=self.seed,
+                # {"type": "json_object", "schema": ...}: llama.cpp decodes under the schema's grammar
+                response_format=kwargs.get("response_format"),  # type: ignore[arg-type]
             )
         choice = result["choices"][0]  # type: ignore[index]
         message = AIMessage(

@@ -432,7 +432,12 @@ class Assistant:
             "mode": mode, "embeddings": self.embedding.name, "top_k": self.retriever.k,
             "chunk_tokens": self.settings.chunk_tokens, "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
             "grounding_judge": self.settings.grounding_judge, **BriefOptions().as_dict(),
+            "statements": "free" if self.free_statements() else "bounded",
         }
+
+    def free_statements(self) -> bool:
+        """Whether brief statements take the freer path: a remote model in the abstractive (or auto) style."""
+        return self.settings.resolved_llm() == "openai" and self.settings.resolved_answer_style() == "abstractive"
 
     def brief_provenance(
         self,
@@ -475,7 +480,7 @@ class Assistant:
             chunks = self.brief_chunks(article_ids, topic=topic, sources=sources, since=since, until=until)
         provenance = self.brief_provenance(chunks, topic=topic, sources=sources, since=since, until=until)
         tools = BriefTools(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
-                           count_tokens=self.chat.count_tokens)
+                           count_tokens=self.chat.count_tokens, free=self.free_statements())
         return build_brief(chunks, tools=tools, provenance=provenance)
 
     # -- grounding -------------------------------------------------------------------

@@ -9,22 +9,30 @@ citation quote is always a verbatim span of the cited chunk.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant import evidence
+from langchain_core.messages import BaseMessage
+
+from assistant.brief_rewrite import RewriteSchema, ask_rewrite
 from assistant.brief_schema import Dropped, LintHit, Origin, Statement
+from assistant.citations import is_refusal
 from assistant.claims_checks import profile, same_word, stem
-from assistant.evidence import EvidenceSentence, check_against
+from assistant.evidence import EvidenceSentence, added_names_or_numbers, check_against
 from assistant.grounding import split_claims
+from assistant.injection import as_data
 from assistant.judge import Grounder
 from assistant.neutrality import lexicon, lint_text, neutralise
+from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend
 from assistant.schemas import Citation, Claim, RetrievedChunk, SourceText
-from assistant.sentences import content_words
+from assistant.sentences import content_words, split_sentences
 from assistant.stories import Unit
 
-STATEMENT_PROMPT = "condense"  # the shared evidence step's prompt (assistant/evidence.py)
+STATEMENT_PROMPT = "statement"  # prompts/statement.md: the rewrite is decoded under a JSON schema
+_MAX_CHARS = 320  # a rewrite of one sentence is never longer than this, whatever the sentence
 _MARK = re.compile(r"\s*\[\d+\]")
 
 
@@ -69,20 +77,19 @@ def quoted(unit: Unit) -> str:
     return f"According to {source_label(unit.chunk)}: \u201c{' '.join(unit.text.split())}\u201d"
 
 
-def _verdict(checker: Grounder, text: str, chunk: RetrievedChunk) -> Claim:
-    """Every claim of ``text`` against the one chunk it must rest on; the first failure decides."""
-    sources = [SourceText(id=chunk.chunk_id, text=chunk.text)]
-    claims = split_claims(text) or [text]
-    verdicts = [checker.verdict(c, sources) for c in claims]
-    failed = [v for v in verdicts if v.label != "supported"]
-    return failed[0] if failed else verdicts[0]
-
-
 def task_for(unit: Unit) -> str:
     """The instruction for one statement, naming the facts it must keep (a small model drops them otherwise)."""
     facts = list(dict.fromkeys(i.surface for i in profile(unit.text).items))[:8]
     keep = f" Keep {', '.join(facts)} exactly as written." if facts else ""
     return f"Restate sentence [1] in plain, neutral words.{keep} Say who says so when it characterises anyone."
+
+
+def free_task_for(unit: Unit, shown: int) -> str:
+    """The instruction of the freer path: sentence [1], optionally joined with one other sentence of its source."""
+    if shown < 2:
+        return task_for(unit)
+    return (f"Write one neutral statement of sentence [1]. You may join it with one of sentences [2] to [{shown}] "
+            "when they belong together; cite every sentence you use. Attribute every characterisation to its speaker.")
 
 
 _NAME = re.compile(r"\b[A-Z][\w-]*")  # names must be copied exactly: "Bint Jubay" is not "Bint Jubayl"
@@ -104,12 +111,20 @@ def novel_words(text: str, sentence: str) -> list[str]:
     return list(dict.fromkeys(novel + names))
 
 
-def _checked(text: str, sentence: EvidenceSentence, checker: Grounder, tally: Tally, section: str) -> str | None:
-    """The rewrite, neutralised when it holds a loaded term, if it is still supported; else None."""
-    added = novel_words(text, sentence.text)
-    verdict = _verdict(checker, text, sentence.chunk)
-    if added or verdict.label != "supported":
-        reason = "adds words the sentence lacks: " + ", ".join(added[:5]) if added else verdict.reason
+def _checked(text: str, cited: Sequence[Unit], checker: Grounder, tally: Tally, section: str,
+             *, strict: bool) -> str | None:
+    """The rewrite, neutralised when it holds a loaded term, if it is still supported; else None.
+
+    ``strict`` (the small model's path) also refuses any content word the cited sentences lack.
+    """
+    joined = " ".join(u.text for u in cited)
+    added = novel_words(text, joined) if strict else []
+    verdict = _cited_verdict(text, cited, checker)
+    if verdict.label == "supported":
+        verdict = _verdict(checker, text, cited)
+    if added or verdict.label != "supported" or not _finished(text):
+        reason = ("adds words the sentence lacks: " + ", ".join(added[:5]) if added
+                  else verdict.reason if verdict.label != "supported" else "cut off at the length bound")
         tally.dropped.append(Dropped(text=text, label="unsupported" if added else verdict.label,
                                      reason=reason or "not supported"))
         return None
@@ -117,32 +132,92 @@ def _checked(text: str, sentence: EvidenceSentence, checker: Grounder, tally: Ta
     if not hits:
         return text
     fixed = neutralise(text)
-    if fixed is not None and check_against(fixed, sentence, checker=checker).label == "supported":
+    if fixed is not None and _cited_verdict(fixed, cited, checker).label == "supported":
         tally.fixed += [h.model_copy(update={"fixed": "neutral"}) for h in hits]
         return fixed
     return None
 
 
+def whole_sentences(text: str, limit: int) -> str:
+    """The first ``limit`` finished sentences of a rewrite: a small model that has restated its sentence goes on
+    writing until the length bound stops it mid-phrase, and only what it finished is a statement."""
+    sentences = split_sentences(" ".join(text.split()))
+    finished = list(itertools.takewhile(_finished, sentences))[:limit]
+    return " ".join(finished or sentences[:1])  # nothing finished: the check reports it cut off
+
+
+def _finished(text: str) -> bool:
+    """A statement ends as a sentence does (a length bound can stop a rewrite mid-phrase)."""
+    return text.rstrip()[-1:] in set(".!?\"\u201d'\u2019)")
+
+
+def _cited_verdict(text: str, cited: Sequence[Unit], checker: Grounder) -> Claim:
+    """``text`` against the cited sentences alone, plus the strict check that it adds no name or number."""
+    if len(cited) == 1:
+        unit = cited[0]
+        sentence = EvidenceSentence(chunk=unit.chunk, n=1, start=unit.start, end=unit.end)
+        return check_against(text, sentence, checker=checker)
+    joined = " ".join(u.text for u in cited)
+    verdict = checker.verdict(text, [SourceText(id=cited[0].chunk.chunk_id, text=joined)])
+    added = added_names_or_numbers(text, joined)
+    if verdict.label == "supported" and added:
+        return verdict.model_copy(update={"label": "unsupported", "reason": "adds what the cited sentences lack: "
+                                          + ", ".join(added[:5])})
+    return verdict
+
+
+def _verdict(checker: Grounder, text: str, cited: Sequence[Unit]) -> Claim:
+    """Every claim of ``text`` against the chunks it must rest on; the first failure decides."""
+    chunks = {u.chunk.chunk_id: u.chunk for u in cited}
+    sources = [SourceText(id=c.chunk_id, text=c.text) for c in chunks.values()]
+    claims = split_claims(text) or [text]
+    verdicts = [checker.verdict(c, sources) for c in claims]
+    failed = [v for v in verdicts if v.label != "supported"]
+    return failed[0] if failed else verdicts[0]
+
+
+def rewrite_messages(shown: Sequence[Unit], task: str) -> list[BaseMessage]:
+    """The statement prompt over the shown sentences, numbered from 1."""
+    numbered = "\n".join(f"[{i}] {as_data(' '.join(u.text.split()))}" for i, u in enumerate(shown, start=1))
+    return load_prompt(STATEMENT_PROMPT).render(evidence=numbered, task=" ".join(task.split()))
+
+
+def bounds(shown: Sequence[Unit], *, free: bool) -> RewriteSchema:
+    """How long a rewrite may be and what it may cite: the small model restates [1] in about its length; the
+    freer path may join [1] with one other sentence."""
+    if not free or len(shown) < 2:
+        return RewriteSchema(sentences=1, max_chars=min(len(shown[0].text) + 24, _MAX_CHARS))
+    longest_other = max(len(u.text) for u in shown[1:])
+    return RewriteSchema(sentences=len(shown), max_chars=min(len(shown[0].text) + longest_other + 40, 2 * _MAX_CHARS),
+                         max_cites=2)
+
+
 def condense(
     unit: Unit, *, chat: ChatBackend | None, checker: Grounder, citer: Citer, tally: Tally,
-    section: str, max_tokens: int = 64,
+    section: str, max_tokens: int = 64, context: Sequence[Unit] = (), free: bool = False,
 ) -> Statement | None:
-    """Condense (the shared evidence step), check, fall back: the statement for ``unit``, or None."""
+    """Rewrite under a schema, check, fall back: the statement for ``unit``, or None.
+
+    ``free`` (strong models) shows ``context`` (other sentences of the same source) too and lets the rewrite
+    join [1] with one of them, citing both; the small model's path restates [1] alone. Both pass the same
+    grounding check, lint and fallback.
+    """
     tally.proposed += 1
     if chat is not None:
-        sentence = EvidenceSentence(chunk=unit.chunk, n=1, start=unit.start, end=unit.end)
-        result = evidence.condense([sentence], task=task_for(unit), chat=chat, checker=checker,
-                                   max_sentences=1, max_tokens=max_tokens)
-        tally.dropped += [Dropped(text=c.text, label=c.label, reason=c.reason or "not supported")
-                          for c in result.claims if c.removed]
-        text = _MARK.sub("", result.text).strip()
-        accepted = None if result.fallback or result.label != "supported" or not text else (
-            _checked(text, sentence, checker, tally, section))
+        shown = [unit, *context] if free else [unit]
+        schema = bounds(shown, free=free)
+        task = free_task_for(unit, len(shown)) if free else task_for(unit)
+        tokens = max(max_tokens, schema.max_chars // 3 + 16)  # the JSON around the text, and room to close it
+        rewrite = ask_rewrite(chat, rewrite_messages(shown, task), schema, max_tokens=tokens)
+        cited = [shown[n - 1] for n in dict.fromkeys(rewrite.cites)] if rewrite is not None else []
+        text = whole_sentences(_MARK.sub("", rewrite.text), 2 if free else 1) if rewrite is not None else ""
+        accepted = None if not text or is_refusal(text) or unit not in cited else _checked(
+            text, cited, checker, tally, section, strict=not free)
         if accepted is not None:
             tally.accepted += 1
             tally.supported += 1
-            return Statement(text=accepted, citations=[citer.cite(unit.chunk, unit.text)], label="supported",
-                             origin="rewritten")
+            return Statement(text=accepted, citations=[citer.cite(u.chunk, u.text) for u in cited],
+                             label="supported", origin="rewritten")
         tally.rejected += 1
     return verbatim(unit, checker=checker, citer=citer, tally=tally, section=section, quote_it=chat is not None)
 
@@ -151,7 +226,7 @@ def verbatim(
     unit: Unit, *, checker: Grounder, citer: Citer, tally: Tally, section: str, quote_it: bool = False
 ) -> Statement | None:
     """The source sentence as written when it is neutral (and ``quote_it`` is false), else quoted and attributed."""
-    verdict = _verdict(checker, unit.text, unit.chunk)
+    verdict = _verdict(checker, unit.text, [unit])
     if verdict.label != "supported":
         tally.dropped.append(Dropped(text=unit.text, label=verdict.label, reason=verdict.reason or "not supported"))
         return None
