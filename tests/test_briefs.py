@@ -185,7 +185,7 @@ def test_timeline_resolves_the_weekday_of_the_story() -> None:
 def test_an_unsupported_rewrite_is_dropped_listed_and_replaced_by_the_quoted_source() -> None:
     """A model that changes a number in every rewrite: each rewrite is dropped, the source is quoted instead."""
     sentences = [u.text for u in sentence_units(story()[:1])]
-    replies = iter([AIMessage(content=plant_error(s)) for s in sentences * 4])
+    replies = iter([AIMessage(content=json.dumps({"text": plant_error(s), "cites": [1]})) for s in sentences * 4])
     wrong = ChatBackend(GenericFakeChatModel(messages=replies), "planting", 8192, lambda s: len(s.split()))
     t = tools()
     brief = build_brief(story()[:1], tools=BriefTools(chat=wrong, checker=t.checker, embeddings=t.embeddings),
@@ -225,8 +225,8 @@ def test_facade_brief_of_the_seed_is_cited_neutral_and_has_provenance(seeded_bot
     assert brief.grounded_fraction >= 0.9
     assert brief.lint.hits == []
     assert brief.provenance.articles == {article_id: article_id}
-    assert set(brief.provenance.prompts) == {"condense"}
-    assert len(brief.provenance.prompts["condense"]) == 64
+    assert set(brief.provenance.prompts) == {"statement"}
+    assert len(brief.provenance.prompts["statement"]) == 64
     assert "api_key" not in render_json(brief).lower()
     assert brief.sources[0].id == article_id
     terrorist = [h for h in brief.lint.fixed if h.term == "terrorist"]
