@@ -51,6 +51,7 @@ from assistant.stories import (
     cluster_units,
     embed_units,
     find_conflicts,
+    guard_values,
     map_reduce_select,
     mentions,
     sentence_units,
@@ -73,6 +74,8 @@ class BriefOptions:
     statement_tokens: int = 64
     select_budget: int = 1500
     min_ratio: float = 0.7  # tuned on RGB's evaluation half (bench/briefs_rgb.py --split evaluation)
+    detect_conflicts: bool = True  # off only to measure the figure guard alone (bench/briefs_rgb.py)
+    figure_guard: bool = True  # a value another source contradicts stays out of the facts, paired or not
 
     def as_dict(self) -> dict[str, int | float]:
         """The options as plain values, for provenance and the fingerprint."""
@@ -133,7 +136,9 @@ def build_brief(
     units = sentence_units(chunks)
     work = _Work(units=units, vectors=embed_units(units, tools.embeddings), tools=tools, options=options,
                  n_sources=len({c.article_id for c in chunks}))
-    contested = _contested(work)
+    contested = _contested(work) if options.detect_conflicts else []
+    if options.figure_guard:
+        _guard(work)
     clusters = _clusters(work)
     summary = _statements(work, clusters[: options.summary_size], "summary")
     facts = _statements(work, clusters[options.summary_size : options.summary_size + options.facts_size], "key_facts")
@@ -215,6 +220,16 @@ def _contested(work: _Work) -> list[Contested]:
     disputed = {v for g in groups for v in g[0]}
     _set_aside(work, disputed)
     return [g[1] for g in groups if len(g[1].sides) >= 2]
+
+
+def _guard(work: _Work) -> None:
+    """Whatever the contested detector paired or missed: a sentence whose figure, date or name an alike sentence
+    of another source replaces stays out of the facts, as does every sentence stating either value."""
+    values: set[str] = set()
+    for conflict in guard_values(work.units, work.vectors):
+        work.contested_uids.update((conflict.left.uid, conflict.right.uid))
+        values.update(v.lower() for v in (conflict.left_value, conflict.right_value))
+    _set_aside(work, values)
 
 
 def _set_aside(work: _Work, values: set[str]) -> None:

@@ -6,6 +6,7 @@ Usage::
     python bench/briefs_rgb.py --split evaluation           # tune here (even ids), never on test
     python bench/briefs_rgb.py --split test --llm local     # with SmolLM2 condensing the statements (slow)
     python bench/briefs_rgb.py --embeddings fake --limit 3 --json   # quick smoke run
+    python bench/briefs_rgb.py --split evaluation --no-detector --facts 30   # the figure guard alone, stressed
 
 RGB's ``en_fact.json`` (CC BY-NC-SA 4.0) is read from ``../shared/benchmarks/rgb/`` at run time and
 never copied. For each question two story clusters are built, each passage one article from its
@@ -19,6 +20,10 @@ cluster goes through the brief pipeline as ``assistant brief --merge`` runs it.
   Target 0.
 - ``true_false_alarm_rate``: true-only clusters with any figure/date/name conflict listed.
 - ``true_answer_stated_rate``: true-only clusters whose facts state the true answer (agreement).
+
+Stress and ablation (evaluation split): ``--facts N`` states up to N key facts and N timeline events, so
+that a changed sentence the detector misses has every chance to reach the facts; ``--no-detector`` turns the
+contested detector off and ``--no-guard`` the figure guard, to see what each alone keeps out.
 
 Splits: ``evaluation`` holds the even RGB ids, ``test`` the odd ones (50 questions each, so 50
 true-only and 50 mixed clusters per split). Thresholds were set on ``evaluation`` only.
@@ -38,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.brief_schema import Brief, Provenance  # noqa: E402
-from assistant.briefs import BriefTools, build_brief  # noqa: E402
+from assistant.briefs import BriefOptions, BriefTools, build_brief  # noqa: E402
 from assistant.grounding import GroundingChecker  # noqa: E402
 from assistant.providers import chat_backend, embedding_backend  # noqa: E402
 from assistant.schemas import RetrievedChunk  # noqa: E402
@@ -77,10 +82,10 @@ def flagged(brief: Brief, fake: str) -> bool:
                for c in brief.contested if c.kind != "single_party" for side in c.sides)
 
 
-def outcome(record: Record, tools: BriefTools) -> dict[str, bool]:
+def outcome(record: Record, tools: BriefTools, options: BriefOptions | None = None) -> dict[str, bool]:
     """Both clusters of one question, briefed and scored."""
-    true_brief = build_brief(cluster(record.positive), tools=tools, provenance=PROVENANCE)
-    mixed_brief = build_brief(cluster(mixed(record)), tools=tools, provenance=PROVENANCE)
+    true_brief = build_brief(cluster(record.positive), tools=tools, provenance=PROVENANCE, options=options)
+    mixed_brief = build_brief(cluster(mixed(record)), tools=tools, provenance=PROVENANCE, options=options)
     return {
         "mixed_flagged": flagged(mixed_brief, record.fake),
         "mixed_stated": record.fake.lower() in _facts_text(mixed_brief).lower(),
@@ -89,10 +94,10 @@ def outcome(record: Record, tools: BriefTools) -> dict[str, bool]:
     }
 
 
-def run(records: Sequence[Record], tools: BriefTools) -> dict[str, object]:
+def run(records: Sequence[Record], tools: BriefTools, options: BriefOptions | None = None) -> dict[str, object]:
     """Every question's two clusters, then the rates."""
     began = time.perf_counter()
-    rows = [outcome(r, tools) for r in records]
+    rows = [outcome(r, tools, options) for r in records]
     n = len(rows)
 
     def rate(key: str) -> float:
@@ -138,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--example", type=int, metavar="ID", help="write the mixed cluster of RGB question ID as "
                         "a brief (Markdown and JSON) to --out instead of benchmarking")
     parser.add_argument("--out", type=Path, default=Path("docs/examples"), help="folder for --example")
+    parser.add_argument("--facts", type=int, metavar="N", help="stress: up to N key facts and timeline events")
+    parser.add_argument("--no-detector", action="store_true", help="ablation: contested detector off")
+    parser.add_argument("--no-guard", action="store_true", help="ablation: figure guard off")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"error: {args.data} not found; pass --data with RGB's en_fact.json", file=sys.stderr)
@@ -151,8 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                        checker=GroundingChecker(embeddings=embedding.embeddings), embeddings=embedding.embeddings)
     if args.example is not None:
         return write_example(args, tools)
-    result: dict[str, object] = {"split": args.split, "llm": args.llm, "embeddings": embedding.name,
-                                 **run(records, tools), "machine": machine()}
+    base = BriefOptions()
+    options = BriefOptions(facts_size=args.facts or base.facts_size, timeline_size=args.facts or base.timeline_size,
+                           detect_conflicts=not args.no_detector, figure_guard=not args.no_guard)
+    variant = {"facts": options.facts_size, "detector": options.detect_conflicts, "guard": options.figure_guard}
+    result: dict[str, object] = {"split": args.split, "llm": args.llm, "embeddings": embedding.name, **variant,
+                                 **run(records, tools, options), "machine": machine()}
     report(result, as_json=args.json)
     return 0
 
