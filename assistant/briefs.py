@@ -43,7 +43,7 @@ from assistant.neutrality import lint_text, neutralise, parties_quoted, party_ke
 from assistant.prompts import PROMPTS_DIR
 from assistant.providers import ChatBackend
 from assistant.schemas import RetrievedChunk
-from assistant.statements import STATEMENT_PROMPT, Citer, Tally, condense, propose_verbatim
+from assistant.statements import STATEMENT_PROMPT, Citer, Tally, condense, headline, propose_verbatim
 from assistant.stories import (
     Cluster,
     Conflict,
@@ -147,7 +147,8 @@ def build_brief(
     timeline = _timeline(work)
     sources = _sources(chunks)
     brief = Brief(
-        headline=_headline(chunks, summary), summary=summary, key_facts=facts, positions=positions,
+        headline=_written_headline(work, summary) or _headline(chunks, summary), summary=summary,
+        key_facts=facts, positions=positions,
         contested=contested, timeline=timeline, unknowns=[], sources=sources,
         grounded_fraction=round(work.tally.grounded_fraction(), 4), lint=Lint(), provenance=provenance,
     )
@@ -341,6 +342,13 @@ def _sources(chunks: Sequence[RetrievedChunk]) -> list[SourceRef]:
         seen.setdefault(c.article_id, SourceRef(id=c.article_id, title=c.title, outlet=c.source, date=c.published,
                                                 url=c.url))
     return list(seen.values())
+
+
+def _written_headline(work: _Work, summary: Sequence[Statement]) -> str | None:
+    """On the freer path the model writes the headline from the summary, checked; else None."""
+    if not work.tools.free or work.tools.chat is None:
+        return None
+    return headline(summary, chat=work.tools.chat, checker=work.tools.checker)
 
 
 def _headline(chunks: Sequence[RetrievedChunk], summary: Sequence[Statement]) -> str:

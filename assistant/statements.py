@@ -176,9 +176,9 @@ def _verdict(checker: Grounder, text: str, cited: Sequence[Unit]) -> Claim:
     return failed[0] if failed else verdicts[0]
 
 
-def rewrite_messages(shown: Sequence[Unit], task: str) -> list[BaseMessage]:
+def rewrite_messages(shown: Sequence[str], task: str) -> list[BaseMessage]:
     """The statement prompt over the shown sentences, numbered from 1."""
-    numbered = "\n".join(f"[{i}] {as_data(' '.join(u.text.split()))}" for i, u in enumerate(shown, start=1))
+    numbered = "\n".join(f"[{i}] {as_data(' '.join(text.split()))}" for i, text in enumerate(shown, start=1))
     return load_prompt(STATEMENT_PROMPT).render(evidence=numbered, task=" ".join(task.split()))
 
 
@@ -208,7 +208,7 @@ def condense(
         schema = bounds(shown, free=free)
         task = free_task_for(unit, len(shown)) if free else task_for(unit)
         tokens = max(max_tokens, schema.max_chars // 3 + 16)  # the JSON around the text, and room to close it
-        rewrite = ask_rewrite(chat, rewrite_messages(shown, task), schema, max_tokens=tokens)
+        rewrite = ask_rewrite(chat, rewrite_messages([u.text for u in shown], task), schema, max_tokens=tokens)
         cited = [shown[n - 1] for n in dict.fromkeys(rewrite.cites)] if rewrite is not None else []
         text = whole_sentences(_MARK.sub("", rewrite.text), 2 if free else 1) if rewrite is not None else ""
         accepted = None if not text or is_refusal(text) or unit not in cited else _checked(
@@ -244,3 +244,28 @@ def propose_verbatim(unit: Unit, *, checker: Grounder, citer: Citer, tally: Tall
     """A statement that the model does not rewrite (positions, timeline, contested sides), counted as proposed."""
     tally.proposed += 1
     return verbatim(unit, checker=checker, citer=citer, tally=tally, section=section)
+
+
+_HEADLINE_CHARS = 110
+
+
+def headline(summary: Sequence[Statement], *, chat: ChatBackend, checker: Grounder) -> str | None:
+    """A headline the model writes from the summary (the freer path), or None when it fails a check.
+
+    The headline cites summary statements; it must be supported by them, add no name or number they lack and
+    hold no loaded term outside a quotation.
+    """
+    texts = [s.text for s in summary]
+    if not texts:
+        return None
+    schema = RewriteSchema(sentences=len(texts), max_chars=_HEADLINE_CHARS, max_cites=len(texts))
+    task = "Write one neutral headline of at most 12 words for these statements; cite the ones it rests on."
+    rewrite = ask_rewrite(chat, rewrite_messages(texts, task), schema, max_tokens=_HEADLINE_CHARS // 3 + 16)
+    if rewrite is None:
+        return None
+    text = " ".join(_MARK.sub("", rewrite.text).split()).rstrip(".")
+    cited = " ".join(texts[n - 1] for n in dict.fromkeys(rewrite.cites))
+    verdict = checker.verdict(text, [SourceText(id="summary", text=cited)])
+    if verdict.label != "supported" or added_names_or_numbers(text, cited) or lint_text(text, section="headline"):
+        return None
+    return text

@@ -95,7 +95,8 @@ def test_a_reply_out_of_bounds_is_refused(reply: str) -> None:
     model = GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))
     chat = ChatBackend(model, "test", 8192, lambda t: len(t.split()))
     unit = sentence_units(story()[:1])[0]
-    assert ask_rewrite(chat, rewrite_messages([unit], "Restate [1]."), RewriteSchema(1, 120), max_tokens=64) is None
+    messages = rewrite_messages([unit.text], "Restate [1].")
+    assert ask_rewrite(chat, messages, RewriteSchema(1, 120), max_tokens=64) is None
 
 
 def test_the_fake_fills_the_schema_within_its_bounds() -> None:
@@ -114,6 +115,8 @@ def _joining(body: dict[str, Any]) -> str:
     shown = {int(n): text for n, text in _SENTENCE.findall(prompt)}
     schema = body["response_format"]["json_schema"]["schema"]
     allowed = schema["properties"]["cites"]
+    if "headline" in prompt.splitlines()[-1]:
+        return json.dumps({"text": " ".join(shown[1].split()[:8]), "cites": [1]})
     if 2 in shown and allowed.get("maxItems", 1) >= 2:
         return json.dumps({"text": f"{shown[1].rstrip('.')}; {shown[2][0].lower()}{shown[2][1:]}", "cites": [1, 2]})
     return json.dumps({"text": shown[1], "cites": [1]})
@@ -144,6 +147,20 @@ def test_a_strong_model_joins_two_sentences_of_one_source_citing_both(stub_bot: 
         assert len({c.article_id for c in statement.citations}) == 1
         assert all(" ".join(c.quote.split()[1:6]) in statement.text for c in statement.citations)
     assert brief.grounded_fraction >= 0.9 and brief.lint.hits == []
+    assert brief.headline == " ".join(brief.summary[0].text.split()[:8])  # written by the model, checked
+
+
+def test_a_headline_that_adds_a_fact_gives_way_to_the_title(stub_bot: Any) -> None:
+    bot, state = stub_bot
+
+    def loaded(body: dict[str, Any]) -> str:
+        if "headline" in str(body["messages"][-1]["content"]).splitlines()[-1]:
+            return json.dumps({"text": "Terrorists strike Paris again", "cites": [1]})
+        return _joining(body)
+
+    state.chat_reply = loaded
+    brief = bot.brief(sorted(bot.store.article_ids()))
+    assert brief.headline == brief.sources[0].title
 
 
 def test_a_strong_model_that_adds_a_fact_is_dropped_and_the_source_quoted(stub_bot: Any) -> None:
@@ -195,7 +212,7 @@ def test_smollm2_under_the_grammar_returns_a_rewrite_within_bounds() -> None:
     chat = chat_backend(Settings(llm="local", embeddings="fake"))
     units = [u for u in sentence_units(story()[:1]) if u.full]
     schema = RewriteSchema(sentences=1, max_chars=len(units[1].text) + 24)
-    rewrite = ask_rewrite(chat, rewrite_messages(units[1:2], "Restate sentence [1] in plain, neutral words."),
+    rewrite = ask_rewrite(chat, rewrite_messages([units[1].text], "Restate sentence [1] in plain, neutral words."),
                           schema, max_tokens=schema.max_chars // 3 + 16)
     assert rewrite is not None, "the grammar should make every reply parse"
     assert rewrite.cites == [1] and 0 < len(rewrite.text) <= schema.max_chars
