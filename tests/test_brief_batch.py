@@ -192,7 +192,7 @@ def test_concurrency_runs_remote_briefs_at_once(openai_stub: tuple[str, StubStat
     assert len(result.written) == 2 and not result.failed
     assert in_flight["most"] == 2
     bounds = [r.get("max_completion_tokens") or r.get("max_tokens") for r in state.requests]
-    assert bounds and all(b is not None and 64 <= b <= 240 for b in bounds)  # every rewrite has a token bound
+    assert bounds and all(b is not None and 0 < b <= 240 for b in bounds)  # every rewrite has a token bound
 
 
 def test_cli_brief_exits_non_zero_on_a_bad_file_and_names_it(
