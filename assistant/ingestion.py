@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from assistant.copies import CopyIndex
 from assistant.schemas import Article, Chunk, IngestReport
 from assistant.store import ArticleStore
 
@@ -24,6 +25,7 @@ class IngestBatch:
         self._max_chunks = max_chunks
         self._articles: dict[str, tuple[Article, Sequence[Chunk]]] = {}
         self._deletions: list[str] = []
+        self._copies = CopyIndex()  # signatures of the waiting articles; the store's index has the written ones
 
     def pending(self, article_id: str) -> bool:
         """True when this article is already waiting in the batch (a second copy is unchanged)."""
@@ -32,9 +34,18 @@ class IngestBatch:
     def add(self, article: Article, chunks: Sequence[Chunk]) -> None:
         """Queue a new article; writes the batch when it is full."""
         self._articles[article.id] = (article, chunks)
+        self._copies.add(article.id, article.text)
         self._report.new += 1
         if sum(len(c) for _, c in self._articles.values()) >= self._max_chunks:
             self.flush()
+
+    def find_copy(self, text: str, *, threshold: float) -> str | None:
+        """The waiting article that ``text`` copies, if any (see ``CopyIndex.find``)."""
+        return self._copies.find(text, threshold=threshold)
+
+    def deleting(self, article_id: str) -> bool:
+        """True when this article is to be deleted at the next flush (a copy of it must be stored in full)."""
+        return article_id in self._deletions
 
     def delete(self, article_id: str) -> None:
         """Delete an article once the articles queued before it are written."""
@@ -46,6 +57,7 @@ class IngestBatch:
         if self._articles:
             self._report.chunks_added += self._store.add_articles(list(self._articles.values()))
             self._articles.clear()
+            self._copies = CopyIndex()
         for article_id in self._deletions:
             self._store.delete_article(article_id)
         self._deletions.clear()
