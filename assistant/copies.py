@@ -22,6 +22,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,13 @@ class Signature:
     size: int
 
 
+@lru_cache(maxsize=256)
 def signature(text: str, *, size: int = DEFAULT_SHINGLE) -> Signature:
-    """The MinHash signature of a text's shingles."""
+    """The MinHash signature of a text's shingles.
+
+    Cached: ingestion asks for the same article's signature up to three times (the waiting batch's
+    check, the store's check, the store's update after the write), and MinHash is the costly part.
+    """
     grams = shingles(text, size)
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
     minhash.update_batch(list(grams))

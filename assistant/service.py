@@ -28,7 +28,7 @@ from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker
-from assistant.ingestion import IngestBatch
+from assistant.ingestion import IngestBatch, batch_threads_for
 from assistant.injection import as_data, safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
@@ -156,8 +156,8 @@ class Assistant:
         files, errors = discover([Path(item) for item in items if not is_url(item)])
         report = IngestReport(errors=[str(e) for e in errors])
         total = len(files) + len(urls)
-        batch = IngestBatch(self.store, report)
-        with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
+        with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
+                IngestBatch(self.store, report) as batch:
             for done, path in enumerate(files, start=1):
                 try:
                     articles = read_file(path)
@@ -199,7 +199,7 @@ class Assistant:
         threshold = self.settings.copy_threshold
         if threshold > 1:
             return None
-        original = batch.find_copy(text, threshold=threshold) or self.store.copy_index().find(text, threshold=threshold)
+        original = batch.find_copy(text, threshold=threshold) or self.store.find_copy(text, threshold=threshold)
         return None if original is None or original in stale or batch.deleting(original) else original
 
     def _ingest_file(self, path: Path | str, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
@@ -345,8 +345,8 @@ class Assistant:
     ) -> IngestReport:
         """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
         report = IngestReport()
-        batch = IngestBatch(self.store, report)
-        with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
+        with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
+                IngestBatch(self.store, report) as batch:
             for done, (name, data) in enumerate(files, start=1):
                 try:
                     articles = read_upload(name, data, max_bytes=max_bytes)

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -148,6 +149,8 @@ class ArticleStore:
         self._keyword: KeywordIndex | None = None
         self._copies: CopyIndex | None = None
         self._copies_path: Path | None = None
+        self._copies_lock = threading.Lock()  # ingestion checks copies while its writer thread adds articles
+        self._copies_dirty = False
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -258,6 +261,8 @@ class ArticleStore:
 
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
+        with contextlib.suppress(StoreError):  # an unsaved signature file is rebuilt on the next open
+            self.save_copies()
         self._collection = None
         if self._keyword is not None:
             self._keyword.close()
@@ -464,6 +469,7 @@ class ArticleStore:
                 self._kw().replace_articles([article_id], [])
             self._version += 1
             self._update_copies(removed=[article_id])
+            self.save_copies()
         return len(ids)
 
     # -- syndicated copies ---------------------------------------------------------------------------
@@ -471,11 +477,28 @@ class ArticleStore:
     def copy_index(self) -> CopyIndex:
         """MinHash signatures of every stored article, for finding syndicated copies (``assistant.copies``).
 
-        Kept in a file beside the keyword index and updated with every write, so a new process reads
-        one small file instead of every chunk; a missing or out-of-step file (another version wrote the
-        store, a write was cut short) is rebuilt from the chunks once. A Chroma server has no folder
-        beside it: each process builds the index from the server on first use.
+        Kept in a file beside the keyword index and updated with every write (saved by ``save_copies``,
+        at the latest when the store closes), so a new process reads one small file instead of every
+        chunk. The file records the store's chunk count: a missing or out-of-step file (another version
+        wrote the store, a process died before saving) is rebuilt from the chunks once. A Chroma server
+        has no folder beside it: each process builds the index from the server on first use.
         """
+        with self._copies_lock:
+            return self._loaded_copies()
+
+    def find_copy(self, text: str, *, threshold: float) -> str | None:
+        """The stored article ``text`` is a syndicated copy of, if any (``CopyIndex.find``)."""
+        with self._copies_lock:
+            return self._loaded_copies().find(text, threshold=threshold)
+
+    def save_copies(self) -> None:
+        """Write the signature file if writes changed it since it was last saved."""
+        with self._copies_lock:
+            if self._copies is not None and self._copies_dirty and self._collection is not None:
+                self._save_copies(self._copies, self.count())
+                self._copies_dirty = False
+
+    def _loaded_copies(self) -> CopyIndex:
         if self._copies is None:
             chunks = self.count()
             loaded = CopyIndex.load(self._copies_path, chunks=chunks) if self._copies_path is not None else None
@@ -488,13 +511,14 @@ class ArticleStore:
         return self._copies
 
     def _update_copies(self, *, added: Sequence[tuple[str, str]] = (), removed: Sequence[str] = ()) -> None:
-        """Bring the signatures in step with a write that has just succeeded."""
-        index = self.copy_index()
-        for article_id in removed:
-            index.remove(article_id)
-        for article_id, text in added:
-            index.add(article_id, text)
-        self._save_copies(index, self.count())
+        """Bring the signatures in step with a write that has just succeeded (saved later: ``save_copies``)."""
+        with self._copies_lock:
+            index = self._loaded_copies()
+            for article_id in removed:
+                index.remove(article_id)
+            for article_id, text in added:
+                index.add(article_id, text)
+            self._copies_dirty = True
 
     def _save_copies(self, index: CopyIndex, chunks: int) -> None:
         if self._copies_path is None:

@@ -124,7 +124,7 @@ def build_store(passages: dict[str, str], embedding: EmbeddingBackend) -> Articl
                                              target_tokens=min(settings.chunk_tokens, embedding.max_tokens),
                                              overlap_tokens=settings.chunk_overlap_tokens,
                                              max_tokens=embedding.max_tokens)))
-    with batch_threads(embedding.embeddings, settings.ingest_threads):
+    with batch_threads(embedding.embeddings, settings.ingest_threads or 2):
         store.add_articles(batch)
     return store
 
