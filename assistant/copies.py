@@ -9,17 +9,26 @@ comparable length (a roundup that quotes a whole wire story is not a copy of it)
 
 Signatures are compared with every stored one in one numpy pass: exact for the thousands of
 articles a local store holds, where an LSH index would trade recall for speed it does not need.
+The store keeps the signatures in a file beside its keyword index (``CopyIndex.save``/``load``) and
+updates them with every write, so checking a new article never reads or re-hashes the stored ones.
 ``bench/copies.py`` chooses the threshold and shingle size on a development split and reports
 precision and recall on a held-out split, against MiniLM similarity.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from datasketch import MinHash
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.schemas import RetrievedChunk
 
@@ -32,6 +41,8 @@ MIN_LENGTH_RATIO = 0.5
 # least this many word shingles (estimated), so a one-line item is never merged on a phrase. From bench/copies.py.
 DEFAULT_MIN_SHARED = 5
 _SEED = 1
+FILE_FORMAT = 1
+"""Layout of a saved ``CopyIndex``; a file of another format is rebuilt, never misread."""
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 
@@ -57,8 +68,13 @@ class Signature:
     size: int
 
 
+@lru_cache(maxsize=256)
 def signature(text: str, *, size: int = DEFAULT_SHINGLE) -> Signature:
-    """The MinHash signature of a text's shingles."""
+    """The MinHash signature of a text's shingles.
+
+    Cached: ingestion asks for the same article's signature up to three times (the waiting batch's
+    check, the store's check, the store's update after the write), and MinHash is the costly part.
+    """
     grams = shingles(text, size)
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
     minhash.update_batch(list(grams))
@@ -84,6 +100,19 @@ def copy_score(a: Signature, b: Signature, *, min_shared: int = DEFAULT_MIN_SHAR
     return containment(jaccard, a.size, b.size)
 
 
+class SavedCopies(BaseModel):
+    """The part of a saved ``CopyIndex`` besides its signature matrix, checked when read back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: int = Field(description="FILE_FORMAT of the writer.")
+    chunks: int = Field(description="Chunks in the store when saved: a store changed behind our back differs.")
+    shingle: int
+    ids: list[str]
+    sizes: list[int]
+    numbers: list[list[str]]
+
+
 @dataclass
 class CopyIndex:
     """Signatures of the stored articles; ``find`` names the stored article a new text copies, if any."""
@@ -95,22 +124,29 @@ class CopyIndex:
     _values: list[np.ndarray] = field(default_factory=list)
     _sizes: list[int] = field(default_factory=list)
     _numbers: list[frozenset[str]] = field(default_factory=list)
+    _matrix: npt.NDArray[np.uint64] | None = None  # the signatures stacked, rebuilt after a change
 
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._ids
+
     def add(self, article_id: str, text: str) -> None:
-        """Remember a stored article."""
+        """Remember a stored article (a second add of the same id replaces the first)."""
+        self.remove(article_id)
         sig = signature(text, size=self.shingle)
         self._ids.append(article_id)
         self._values.append(sig.values)
         self._sizes.append(sig.size)
         self._numbers.append(numbers(text))
+        self._matrix = None
 
     def remove(self, article_id: str) -> None:
         """Forget an article that left the store."""
         for i in reversed([i for i, known in enumerate(self._ids) if known == article_id]):
             del self._ids[i], self._values[i], self._sizes[i], self._numbers[i]
+            self._matrix = None
 
     def scores(self, text: str) -> list[tuple[str, float]]:
         """Every stored article with its copy score against ``text``, best first."""
@@ -119,8 +155,10 @@ class CopyIndex:
         sig = signature(text, size=self.shingle)
         if not sig.size:
             return []
+        if self._matrix is None:
+            self._matrix = np.vstack(self._values)
         sizes = np.asarray(self._sizes, dtype=np.float64)
-        jaccard = np.count_nonzero(np.vstack(self._values) == sig.values, axis=1) / NUM_PERM
+        jaccard = np.count_nonzero(self._matrix == sig.values, axis=1) / NUM_PERM
         smaller = np.minimum(sizes, sig.size)
         shared = jaccard * (sizes + sig.size) / (1.0 + jaccard)
         score = np.minimum(1.0, shared / smaller)
@@ -129,20 +167,51 @@ class CopyIndex:
         order = np.argsort(-score, kind="stable")
         return [(self._ids[i], float(score[i])) for i in order]
 
-    def find(self, text: str) -> str | None:
+    def find(self, text: str, *, threshold: float | None = None) -> str | None:
         """The stored article that ``text`` is a copy of, or None.
 
         A near-copy that states a figure its original lacks (a changed death toll, another date) is not a
         copy: it is another account, stored in full so that a brief can show the disagreement.
         """
+        limit = self.threshold if threshold is None else threshold
         figures = numbers(text)
         position = {article_id: i for i, article_id in enumerate(self._ids)}
         for article_id, score in self.scores(text):
-            if score < self.threshold:
+            if score < limit:
                 return None
             if figures <= self._numbers[position[article_id]]:
                 return article_id
         return None
+
+    def save(self, path: Path, *, chunks: int) -> None:
+        """Write the signatures to ``path`` (a temporary file, then a rename: never half a file)."""
+        meta = SavedCopies(format=FILE_FORMAT, chunks=chunks, shingle=self.shingle, ids=self._ids, sizes=self._sizes,
+                           numbers=[sorted(n) for n in self._numbers])
+        matrix = np.vstack(self._values) if self._values else np.zeros((0, NUM_PERM), dtype=np.uint64)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as out:
+            np.savez(out, values=matrix, meta=np.array(meta.model_dump_json()))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, *, chunks: int) -> CopyIndex | None:
+        """The index saved at ``path``, or None when it is missing, unreadable or not of a store of ``chunks``."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                values = np.asarray(saved["values"], dtype=np.uint64)
+                meta = SavedCopies.model_validate_json(str(saved["meta"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, ValidationError, json.JSONDecodeError):
+            return None
+        rows = len(meta.ids)
+        if (meta.format, meta.chunks) != (FILE_FORMAT, chunks) or values.shape != (rows, NUM_PERM) or \
+                len(meta.sizes) != rows or len(meta.numbers) != rows:
+            return None
+        index = cls(shingle=meta.shingle)
+        index._ids, index._sizes = list(meta.ids), list(meta.sizes)
+        index._values = list(values)
+        index._numbers = [frozenset(n) for n in meta.numbers]
+        return index
 
 
 def stored_texts(chunks: list[RetrievedChunk]) -> dict[str, str]:

@@ -19,8 +19,9 @@ import numpy as np
 import numpy.typing as npt
 from langchain_core.embeddings import Embeddings
 
+from assistant.answer_types import unfit_reason
 from assistant.schemas import RetrievedChunk
-from assistant.sentences import content_words
+from assistant.sentences import content_words, split_sentences
 from assistant.store import ArticleStore, build_filter
 
 
@@ -66,6 +67,38 @@ def year_agreement(years: set[str], chunk: RetrievedChunk) -> int:
     if named & years:
         return 1
     return -1 if named else 0
+
+
+ANSWER_FORM_WEIGHT = 0.003
+"""About a fifth of a first place in one RRF list: tuned on RGB's even ids (bench/retrieval.py, docs/benchmarks.md)."""
+
+
+def answer_form(query: str, text: str) -> int:
+    """1 when the sentence of ``text`` sharing most of the query's words offers the kind of answer asked for.
+
+    RGB-style misses are passages on the question's subject that never state its answer: the
+    release of another edition, a preview before the date, a ranking without the name. The sentence
+    that overlaps the question most is where an answer would sit; ``answer_types.unfit_reason``
+    checks cheaply (no model) that it holds a date for "when", a count for "how many", the
+    question's numbers, and so on. Lexical overlap picks the sentence, so nothing is embedded per query.
+    """
+    wanted = set(content_words(query))
+    sentences = split_sentences(text) or [text]
+    best = max(sentences, key=lambda sentence: len(wanted & set(content_words(sentence))))
+    return 0 if unfit_reason(query, best) else 1
+
+
+def rerank_terms(query: str, fused: dict[str, float], found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
+    """The fused scores plus the year term (when the query names a year) and the answer-form term."""
+    years = set(_YEAR.findall(query))
+    out = {}
+    for cid, score in fused.items():
+        chunk = found[cid]
+        score += ANSWER_FORM_WEIGHT * answer_form(query, chunk.text)
+        if years:
+            score += YEAR_WEIGHT * year_agreement(years, chunk)
+        out[cid] = score
+    return out
 
 
 def rrf(rankings: Sequence[Sequence[str]], *, k: int = 60) -> dict[str, float]:
@@ -138,9 +171,7 @@ class HybridRetriever:
         fused = {cid: score for cid, score in fused.items() if cid in vectors}  # in step unless a write just failed
         if not fused:
             return RetrievalResult(chunks=[], candidates=0, best_similarity=0.0)
-        years = set(_YEAR.findall(query))
-        if years:
-            fused = {cid: score + YEAR_WEIGHT * year_agreement(years, found[cid]) for cid, score in fused.items()}
+        fused = rerank_terms(query, fused, found)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
         cosines = _unit_rows([vectors[cid] for cid in order]) @ _unit_rows([query_vector])[0]
         similarity = {cid: float(cos) for cid, cos in zip(order, cosines, strict=True)}

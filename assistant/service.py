@@ -23,13 +23,12 @@ from assistant.brief_schema import Brief, Provenance
 from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
 from assistant.citations import is_refusal
-from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import ArticleError, AssistantError, InputError, PartialFileError, StoreError
 from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker
-from assistant.ingestion import IngestBatch
+from assistant.ingestion import IngestBatch, batch_threads_for
 from assistant.injection import as_data, safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
@@ -81,7 +80,6 @@ class Assistant:
         self._store = store if isinstance(store, ArticleStore) else None
         self._open_store = store if not isinstance(store, ArticleStore) else None
         self._retriever: HybridRetriever | None = None
-        self._copies: CopyIndex | None = None
         self.embedding = embedding
         self.chat = chat
         self.checker = checker
@@ -136,7 +134,6 @@ class Assistant:
             self._store.close()
             self._store = None
             self._retriever = None
-            self._copies = None
 
     def __enter__(self) -> Assistant:
         return self
@@ -159,8 +156,8 @@ class Assistant:
         files, errors = discover([Path(item) for item in items if not is_url(item)])
         report = IngestReport(errors=[str(e) for e in errors])
         total = len(files) + len(urls)
-        batch = IngestBatch(self.store, report)
-        with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
+        with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
+                IngestBatch(self.store, report) as batch:
             for done, path in enumerate(files, start=1):
                 try:
                     articles = read_file(path)
@@ -197,14 +194,13 @@ class Assistant:
                 if progress is not None:
                     progress(done, total, url)
 
-    def copy_index(self) -> CopyIndex:
-        """Signatures of every stored article, built from the store on first use in this session."""
-        if self._copies is None:
-            index = CopyIndex(threshold=self.settings.copy_threshold)
-            for article_id, text in stored_texts(self.store.all_chunks()).items():
-                index.add(article_id, text)
-            self._copies = index
-        return self._copies
+    def _find_copy(self, text: str, batch: IngestBatch, stale: set[str]) -> str | None:
+        """The stored or waiting article that ``text`` copies; None when copy detection is off or none qualifies."""
+        threshold = self.settings.copy_threshold
+        if threshold > 1:
+            return None
+        original = batch.find_copy(text, threshold=threshold) or self.store.find_copy(text, threshold=threshold)
+        return None if original is None or original in stale or batch.deleting(original) else original
 
     def _ingest_file(self, path: Path | str, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
         stale = self.store.path_article_ids(str(path)) - {a.id for a in articles}
@@ -212,8 +208,8 @@ class Assistant:
             if batch.pending(article.id) or self.store.has_article(article.id):
                 report.unchanged += 1
                 continue
-            original = self.copy_index().find(article.text) if self.settings.copy_threshold <= 1 else None
-            if original is not None and original not in stale:
+            original = self._find_copy(article.text, batch, stale)
+            if original is not None:
                 if batch.pending(original):
                     batch.flush()  # the story it copies is still waiting to be written
                 if self.store.add_outlet(original, article):
@@ -229,10 +225,8 @@ class Assistant:
                 max_tokens=self.embedding.max_tokens,
             )
             batch.add(article, chunks)
-            self.copy_index().add(article.id, article.text)
         for article_id in stale:
             batch.delete(article_id)
-            self.copy_index().remove(article_id)
 
     def is_empty(self) -> bool:
         """True when no article is stored yet."""
@@ -351,8 +345,8 @@ class Assistant:
     ) -> IngestReport:
         """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
         report = IngestReport()
-        batch = IngestBatch(self.store, report)
-        with batch_threads(self.embedding.embeddings, self.settings.ingest_threads):
+        with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
+                IngestBatch(self.store, report) as batch:
             for done, (name, data) in enumerate(files, start=1):
                 try:
                     articles = read_upload(name, data, max_bytes=max_bytes)

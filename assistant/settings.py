@@ -73,8 +73,10 @@ class Settings(BaseSettings):
         default=None, ge=1, description="llama.cpp physical batch; 1 works around builds whose batched decode crashes."
     )
 
-    ingest_threads: int = Field(
-        default=2, ge=1, description="Torch threads while ingesting (a batch job); answering keeps one."
+    ingest_threads: int | None = Field(
+        default=None, ge=1,
+        description="Torch threads while ingesting (a batch job); unset: the cores that other work leaves idle "
+        "when the ingest starts, at least one. Answering keeps one.",
     )
     chunk_tokens: int = Field(default=180, ge=32, description="Target chunk size in embedding-model tokens.")
     chunk_overlap_tokens: int = Field(default=40, ge=0, description="Overlap between neighbouring chunks.")

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -44,6 +45,7 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
+from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
 from assistant.injection import screen
 from assistant.keyword import KeywordIndex, KeywordRow
@@ -145,6 +147,10 @@ class ArticleStore:
         self._collection: Collection | None = None
         self._version = 0
         self._keyword: KeywordIndex | None = None
+        self._copies: CopyIndex | None = None
+        self._copies_path: Path | None = None
+        self._copies_lock = threading.Lock()  # ingestion checks copies while its writer thread adds articles
+        self._copies_dirty = False
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -168,7 +174,8 @@ class ArticleStore:
             raise
         hint = f"check the folder {settings.data_dir} (space, permissions), or move it away and ingest again"
         store = cls._attach(client, lock, settings.collection, embeddings, embedding_model, dimension, hint,
-                            keyword_path=settings.data_dir / "keyword" / settings.collection)
+                            keyword_path=settings.data_dir / "keyword" / settings.collection,
+                            copies_path=settings.data_dir / "copies" / f"{settings.collection}.npz")
         store.location = f"folder {settings.data_dir.resolve()}"
         return store
 
@@ -194,9 +201,11 @@ class ArticleStore:
         hint: str,
         *,
         keyword_path: Path | None = None,
+        copies_path: Path | None = None,
     ) -> ArticleStore:
         store = cls(client=client, embeddings=embeddings, embedding_model=model, dimension=dimension, hint=hint)
         store._lock = lock
+        store._copies_path = copies_path
         try:
             store._collection = store._open_collection(name)
             store._keyword = KeywordIndex.open(keyword_path)
@@ -252,6 +261,8 @@ class ArticleStore:
 
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
+        with contextlib.suppress(StoreError):  # an unsaved signature file is rebuilt on the next open
+            self.save_copies()
         self._collection = None
         if self._keyword is not None:
             self._keyword.close()
@@ -409,6 +420,7 @@ class ArticleStore:
             rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
             self._kw().replace_articles(article_ids, rows)
         self._version += 1
+        self._update_copies(added=[(article.id, article.text) for article, _ in batch])
         return len(pairs)
 
     def _vectors(self, texts: list[str]) -> list[list[float]]:
@@ -456,7 +468,65 @@ class ArticleStore:
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
             self._version += 1
+            self._update_copies(removed=[article_id])
+            self.save_copies()
         return len(ids)
+
+    # -- syndicated copies ---------------------------------------------------------------------------
+
+    def copy_index(self) -> CopyIndex:
+        """MinHash signatures of every stored article, for finding syndicated copies (``assistant.copies``).
+
+        Kept in a file beside the keyword index and updated with every write (saved by ``save_copies``,
+        at the latest when the store closes), so a new process reads one small file instead of every
+        chunk. The file records the store's chunk count: a missing or out-of-step file (another version
+        wrote the store, a process died before saving) is rebuilt from the chunks once. A Chroma server
+        has no folder beside it: each process builds the index from the server on first use.
+        """
+        with self._copies_lock:
+            return self._loaded_copies()
+
+    def find_copy(self, text: str, *, threshold: float) -> str | None:
+        """The stored article ``text`` is a syndicated copy of, if any (``CopyIndex.find``)."""
+        with self._copies_lock:
+            return self._loaded_copies().find(text, threshold=threshold)
+
+    def save_copies(self) -> None:
+        """Write the signature file if writes changed it since it was last saved."""
+        with self._copies_lock:
+            if self._copies is not None and self._copies_dirty and self._collection is not None:
+                self._save_copies(self._copies, self.count())
+                self._copies_dirty = False
+
+    def _loaded_copies(self) -> CopyIndex:
+        if self._copies is None:
+            chunks = self.count()
+            loaded = CopyIndex.load(self._copies_path, chunks=chunks) if self._copies_path is not None else None
+            if loaded is None:
+                loaded = CopyIndex()
+                for article_id, text in stored_texts(self.all_chunks()).items():
+                    loaded.add(article_id, text)
+                self._save_copies(loaded, chunks)
+            self._copies = loaded
+        return self._copies
+
+    def _update_copies(self, *, added: Sequence[tuple[str, str]] = (), removed: Sequence[str] = ()) -> None:
+        """Bring the signatures in step with a write that has just succeeded (saved later: ``save_copies``)."""
+        with self._copies_lock:
+            index = self._loaded_copies()
+            for article_id in removed:
+                index.remove(article_id)
+            for article_id, text in added:
+                index.add(article_id, text)
+            self._copies_dirty = True
+
+    def _save_copies(self, index: CopyIndex, chunks: int) -> None:
+        if self._copies_path is None:
+            return
+        try:
+            index.save(self._copies_path, chunks=chunks)
+        except OSError as exc:
+            raise StoreError(f"could not write {self._copies_path}: {exc}; {self._hint}") from exc
 
     # -- the keyword index ---------------------------------------------------------------------------
 
@@ -493,6 +563,8 @@ class ArticleStore:
         """
         index = self._kw()
         pending = index.pending()
+        if pending and self._copies_path is not None:  # a write was cut short: rebuild the signatures too
+            self._copies_path.unlink(missing_ok=True)
         if pending and "*" not in pending:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])

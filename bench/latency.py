@@ -17,11 +17,20 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
   and the ratio of the two.
 - ``cold``: ``assistant --llm fake --embeddings fake ask Q`` as a whole process (median of 3), and a
   process that only imports the CLI and the facade; ``beyond_imports_s`` is the difference.
+- ``store_open_s``: opening the store in a process (with ``--chroma-server``, this includes filling
+  the in-memory keyword index from every chunk on the server).
+- With ``--chroma-server HOST:PORT`` everything above runs against that server (the cold ``ask`` gets
+  ``CHROMA_HOST``/``CHROMA_PORT``); serving an existing embedded store's folder measures the same chunks:
+  ``chroma run --host 127.0.0.1 --port 8765 --path DATA_DIR/chroma``.
+- ``copy_check``: what the first new article of an ingest pays for the syndicated-copy check on a
+  store just opened: reading the saved signatures (``ArticleStore.copy_index``) against rebuilding them
+  from every stored chunk as each process used to, plus one ``find``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -79,8 +88,13 @@ def _article(rng: random.Random, i: int, names: list[str]) -> tuple[Article, lis
     return article, chunks
 
 
+SERVER: tuple[str, int] | None = None
+"""A Chroma server (host, port) to measure against instead of the embedded store (``--chroma-server``)."""
+
+
 def _settings(data_dir: Path) -> Settings:
-    return Settings(llm="fake", embeddings="fake", data_dir=data_dir, chroma_host=None)
+    host, port = SERVER if SERVER is not None else (None, None)
+    return Settings(llm="fake", embeddings="fake", data_dir=data_dir, chroma_host=host, chroma_port=port)
 
 
 def build(data_dir: Path, n_chunks: int, *, seed: int = 11) -> dict[str, float]:
@@ -120,6 +134,9 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, object]:
     """Warm latencies of the default retrieval and of the baseline, in this process."""
     with Assistant.from_settings(_settings(data_dir)) as bot:
+        t0 = time.perf_counter()
+        bot.store.count()  # opening the store (with a server: filling the keyword index from it)
+        open_s = time.perf_counter() - t0
         retriever = bot.retriever
         for q in qs[:5]:
             retriever.retrieve(q)
@@ -141,6 +158,7 @@ def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, o
             old_ms.append((time.perf_counter() - t0) * 1000)
     now, before = _percentiles(plain), _percentiles(old_ms)
     return {
+        "store_open_s": round(open_s, 2),
         "warm": now,
         "warm_filtered": _percentiles(filtered),
         "baseline": {**before, "bm25_rebuild_s": round(old_build, 2)},
@@ -149,9 +167,9 @@ def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, o
     }
 
 
-def _run_seconds(argv: list[str]) -> float:
+def _run_seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=None, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])}... failed: {proc.stderr.strip()[-500:]}")
@@ -163,9 +181,34 @@ def cold(data_dir: Path, question: str, *, repeats: int = 3) -> dict[str, float]
     ask = [sys.executable, "-m", "assistant.cli", "--llm", "fake", "--embeddings", "fake",
            "--data-dir", str(data_dir), "ask", question, "--json"]
     imports = [sys.executable, "-c", "import assistant.cli, assistant.service, assistant.keyword, chromadb"]
-    ask_s = statistics.median(_run_seconds(ask) for _ in range(repeats))
+    env = None
+    if SERVER is not None:
+        env = {**os.environ, "CHROMA_HOST": SERVER[0], "CHROMA_PORT": str(SERVER[1])}
+    ask_s = statistics.median(_run_seconds(ask, env) for _ in range(repeats))
     import_s = statistics.median(_run_seconds(imports) for _ in range(repeats))
     return {"ask_s": round(ask_s, 2), "imports_s": round(import_s, 2), "beyond_imports_s": round(ask_s - import_s, 2)}
+
+
+def copy_check(data_dir: Path) -> dict[str, float]:
+    """Seconds to have the copy signatures in a freshly opened store: from the file, and rebuilt from the chunks."""
+    from assistant.copies import CopyIndex, stored_texts
+
+    with Assistant.from_settings(_settings(data_dir)) as bot:
+        bot.store.copy_index()  # writes the file if an older version built this store
+    with Assistant.from_settings(_settings(data_dir)) as bot:
+        t0 = time.perf_counter()
+        index = bot.store.copy_index()
+        loaded_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        index.find(" ".join(questions(40, seed=9)))
+        find_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rebuilt = CopyIndex()
+        for article_id, text in stored_texts(bot.store.all_chunks()).items():
+            rebuilt.add(article_id, text)
+        rebuild_s = time.perf_counter() - t0
+    return {"articles": len(index), "load_saved_s": round(loaded_s, 3), "find_s": round(find_s, 4),
+            "rebuild_from_chunks_s": round(rebuild_s, 2), "speedup": round(rebuild_s / loaded_s, 1)}
 
 
 def main() -> int:
@@ -174,8 +217,16 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--baseline-queries", type=int, default=20, help="the baseline is slow; fewer queries")
     parser.add_argument("--data-dir", type=Path, help="keep the synthetic store here (reused when already full)")
+    parser.add_argument("--chroma-server", metavar="HOST:PORT",
+                        help="measure against a running `chroma run` (loopback) instead of the embedded store")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.chroma_server:
+        global SERVER
+        host, _, port = args.chroma_server.rpartition(":")
+        if not host or not port.isdigit():
+            parser.error("--chroma-server takes HOST:PORT, e.g. 127.0.0.1:8000")
+        SERVER = (host, int(port))
     with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
         built = build(data_dir, args.chunks)
@@ -183,6 +234,10 @@ def main() -> int:
         figures: dict[str, object] = {"chunks": built["chunks"], "build_seconds": built["build_seconds"]}
         figures["cold"] = cold(data_dir, qs[0])
         figures.update(warm(data_dir, qs, baseline_queries=args.baseline_queries))
+        if SERVER is None:  # a server keeps no signature file: each process builds them from it
+            figures["copy_check"] = copy_check(data_dir)
+        else:
+            figures["chroma_server"] = f"{SERVER[0]}:{SERVER[1]}"
     figures["targets"] = {"p95_ms": 40 if args.chunks <= 10000 else 100, "cold_beyond_imports_s": 3.0}
     figures["machine"] = machine()
     report(figures, as_json=args.json)

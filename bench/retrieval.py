@@ -22,9 +22,11 @@ Rankings reported:
 - ``dense``, ``keyword`` (BM25 on the persistent index), ``fusion`` (their reciprocal rank fusion).
 - ``fusion_year``: fusion, then +/- ``YEAR_WEIGHT`` for a passage that names the question's year / only
   other years (``retrieval.year_agreement``).
+- ``fusion_year_answer_form``: fusion_year, then + ``ANSWER_FORM_WEIGHT`` for a passage whose sentence
+  sharing most of the question's words offers the kind of answer asked (``retrieval.answer_form``).
 - ``mmr``: fusion then MMR as the retriever used to do (no year term).
-- ``default``: ``HybridRetriever.retrieve`` exactly as ``assistant ask`` runs it (fusion, year term,
-  relevance = rank and similarity half each, MMR).
+- ``default``: ``HybridRetriever.retrieve`` exactly as ``assistant ask`` runs it (fusion, year and
+  answer-form terms, relevance = the fused score, MMR).
 
 Tried on ``tune`` and left out of the default (figures in docs/benchmarks.md): reranking by the best
 MiniLM similarity of any one sentence, alone and as a third RRF list; a convex mix of cosine and
@@ -46,7 +48,15 @@ if str(ROOT) not in sys.path:
 
 from assistant.chunking import chunk_article  # noqa: E402
 from assistant.providers import EmbeddingBackend, batch_threads, embedding_backend  # noqa: E402
-from assistant.retrieval import _YEAR, YEAR_WEIGHT, HybridRetriever, mmr, rrf, year_agreement  # noqa: E402
+from assistant.retrieval import (  # noqa: E402
+    _YEAR,
+    YEAR_WEIGHT,
+    HybridRetriever,
+    mmr,
+    rerank_terms,
+    rrf,
+    year_agreement,
+)
 from assistant.schemas import Article  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import ArticleStore  # noqa: E402
@@ -114,7 +124,7 @@ def build_store(passages: dict[str, str], embedding: EmbeddingBackend) -> Articl
                                              target_tokens=min(settings.chunk_tokens, embedding.max_tokens),
                                              overlap_tokens=settings.chunk_overlap_tokens,
                                              max_tokens=embedding.max_tokens)))
-    with batch_threads(embedding.embeddings, settings.ingest_threads):
+    with batch_threads(embedding.embeddings, settings.ingest_threads or 2):
         store.add_articles(batch)
     return store
 
@@ -171,13 +181,20 @@ def stage_rankers(store: ArticleStore, embedding: EmbeddingBackend) -> dict[str,
             fused = {cid: s + YEAR_WEIGHT * year_agreement(years, found[cid]) for cid, s in fused.items()}
         return [_passage(cid) for cid in sorted(fused, key=lambda c: (-fused[c], c))]
 
+    def fusion_terms(query: str) -> list[str]:
+        fused = fused_ids(query)
+        found = {c.chunk_id: c for c in store.get_chunks(list(fused))}
+        fused = rerank_terms(query, fused, found)
+        return [_passage(cid) for cid in sorted(fused, key=lambda c: (-fused[c], c))]
+
     def plain_mmr(query: str) -> list[str]:
         fused = fused_ids(query)
         order = sorted(fused, key=lambda c: (-fused[c], c))
         vectors = store.get_embeddings(order)
         return [_passage(c) for c in mmr(order, relevance=fused, vectors=vectors, k=DEPTH)]
 
-    return {"dense": dense, "keyword": keyword, "fusion": fusion, "fusion_year": fusion_year, "mmr": plain_mmr}
+    return {"dense": dense, "keyword": keyword, "fusion": fusion, "fusion_year": fusion_year,
+            "fusion_year_answer_form": fusion_terms, "mmr": plain_mmr}
 
 
 def default_ranker(store: ArticleStore, embedding: EmbeddingBackend) -> Ranker:

@@ -148,3 +148,66 @@ def test_two_short_items_sharing_a_stock_phrase_are_not_merged() -> None:
     loose = CopyIndex(min_shared=0)
     loose.add("a", "Floods hit the northern valley on Monday, officials said.")
     assert loose.find("Floods hit the northern valley again on Friday, local radio said.") == "a"  # the floor decides
+
+
+def test_saved_signatures_load_back_and_refuse_another_store(tmp_path: Path) -> None:
+    index = CopyIndex()
+    index.add("seed", SEED)
+    index.add("own", INDEPENDENT)
+    path = tmp_path / "copies.npz"
+    index.save(path, chunks=7)
+    loaded = CopyIndex.load(path, chunks=7)
+    assert loaded is not None and len(loaded) == 2
+    assert loaded.find(edited(PARAGRAPHS, 5, "Rescuers searched the rubble.")) == "seed"
+    assert loaded.scores(INDEPENDENT)[0] == ("own", 1.0)
+    assert CopyIndex.load(path, chunks=8) is None  # the store changed behind the file's back
+    path.write_bytes(b"not a zip")
+    assert CopyIndex.load(path, chunks=7) is None
+    assert CopyIndex.load(tmp_path / "missing.npz", chunks=7) is None
+
+
+def _persistent_bot(tmp_path: Path) -> Assistant:
+    from assistant.settings import Settings
+
+    return Assistant.from_settings(Settings(llm="fake", embeddings="fake", data_dir=tmp_path / "data",
+                                            chroma_host=None))
+
+
+def test_a_new_process_finds_copies_without_reading_the_stored_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.store import ArticleStore
+
+    with _persistent_bot(tmp_path) as bot:
+        assert bot.ingest([write_copy(tmp_path / "in", "seed", SEED, source="Ledger")]).new == 1
+    assert (tmp_path / "data" / "copies").is_dir()
+
+    def no_full_read(self: ArticleStore, **_: object) -> None:
+        raise AssertionError("the copy check read every stored chunk")
+
+    monkeypatch.setattr(ArticleStore, "all_chunks", no_full_read)
+    copy = edited(PARAGRAPHS, 5, "Lebanese officials said the death toll could rise as rescuers searched the rubble.")
+    with _persistent_bot(tmp_path) as bot:
+        report = bot.ingest([write_copy(tmp_path / "in", "wire", copy, source="Levant Wire")])
+        own = bot.ingest([write_copy(tmp_path / "in", "own", INDEPENDENT, source="Beirut Daily")])
+    assert (report.copies, report.new, own.new, own.copies) == (1, 0, 1, 0)
+
+
+def test_a_lost_or_damaged_signature_file_is_rebuilt_from_the_store(tmp_path: Path) -> None:
+    with _persistent_bot(tmp_path) as bot:
+        bot.ingest([write_copy(tmp_path / "in", "seed", SEED, source="Ledger")])
+    [saved] = (tmp_path / "data" / "copies").glob("*.npz")
+    saved.write_bytes(b"\x00" * 10)
+    copy = edited(PARAGRAPHS, 5, "Lebanese officials said the death toll could rise as rescuers searched the rubble.")
+    with _persistent_bot(tmp_path) as bot:
+        assert bot.ingest([write_copy(tmp_path / "in", "wire", copy, source="Levant Wire")]).copies == 1
+        chunks = bot.store.count()
+    rebuilt = CopyIndex.load(saved, chunks=chunks)
+    assert rebuilt is not None and len(rebuilt) == 1
+
+
+def test_a_copy_of_a_deleted_story_is_stored_in_full(seeded_bot: Assistant, tmp_path: Path) -> None:
+    [article] = seeded_bot.store.list_articles()
+    seeded_bot.delete_article(article.id)
+    report = seeded_bot.ingest([write_copy(tmp_path, "wire", "BEIRUT - " + SEED, source="Levant Wire")])
+    assert (report.new, report.copies) == (1, 0) and seeded_bot.store.count() > 0

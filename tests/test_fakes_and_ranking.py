@@ -81,3 +81,28 @@ def test_year_agreement_favours_the_questions_year() -> None:
     assert year_agreement({"2021"}, chunk("Tickets for the 2024 Super Bowl in Las Vegas.")) == -1
     assert year_agreement({"2021"}, chunk("The Super Bowl is played in February.")) == 0
     assert year_agreement({"2021"}, chunk("The game was played in Tampa.", date(2021, 2, 8))) == 1
+
+
+def test_answer_form_looks_for_the_answer_in_the_sentence_that_matches_the_question() -> None:
+    from assistant.retrieval import answer_form
+
+    question = "When was Xenoblade Chronicles 2 released?"
+    assert answer_form(question, "Xenoblade Chronicles 2 was released on December 1, 2017. Reviews were warm.") == 1
+    # Same subject, but the sentence about the release gives no day or month.
+    assert answer_form(question, "Xenoblade Chronicles 2 was released to acclaim. It sold well in December.") == 0
+    # The question's number must be in that sentence: another edition does not answer it.
+    assert answer_form("How many medals did Norway win in 2018?", "Norway won 37 medals in 2022.") == 0
+    assert answer_form("How many medals did Norway win in 2018?", "Norway won 39 medals in 2018.") == 1
+
+
+def test_answer_form_lifts_the_passage_that_answers_over_an_equal_one_that_does_not() -> None:
+    from assistant.retrieval import rerank_terms
+    from assistant.schemas import RetrievedChunk
+
+    found = {
+        "a:0": RetrievedChunk(chunk_id="a:0", article_id="a", title="", text="The Crown season 4 filming started."),
+        "b:0": RetrievedChunk(chunk_id="b:0", article_id="b", title="",
+                              text="The Crown season 4 premieres on November 15, 2020."),
+    }
+    scores = rerank_terms("When does season 4 of The Crown premiere?", {"a:0": 0.02, "b:0": 0.02}, found)
+    assert scores["b:0"] > scores["a:0"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
+from assistant.errors import StoreError
 from assistant.grounding import GroundingChecker
 from assistant.providers import MiniLMEmbeddings, batch_threads, chat_backend, embedding_backend
 from assistant.service import Assistant
@@ -86,3 +87,79 @@ def test_batch_threads_switch_minilm_and_restore_it() -> None:
     other = DeterministicFakeEmbedding(size=DIM)
     with batch_threads(other, 2):
         pass  # other embeddings are left alone
+
+
+class _Recording(_Counting):
+    """Counts like ``_Counting``, remembers which thread embedded, and can fail on a chosen call."""
+
+    def __init__(self, *, fail_on_call: int = 0) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+        self.fail_on_call = fail_on_call
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+        if self.calls + 1 == self.fail_on_call:
+            self.calls += 1
+            raise StoreError("the embedder failed; try again")
+        return super().embed_documents(texts)
+
+
+def _story_folder(tmp_path: Path, n: int) -> Path:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"{i}.txt").write_text(f"Story {i} starts with its own line. " + (TEXT_A if i % 2 else TEXT_B),
+                                         encoding="utf-8")
+    return folder
+
+
+def test_full_batches_are_embedded_and_written_by_the_writer_while_the_next_files_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion.IngestBatch.__init__, "__kwdefaults__", {"max_chunks": 4})
+    recording = _Recording()
+    with _bot(tmp_path, recording) as bot:
+        report = bot.ingest([_story_folder(tmp_path, 8)])
+        assert (report.new, report.errors) == (8, [])
+        assert report.chunks_added == bot.store.count() and recording.calls == 2  # two batches of 4
+        assert {name.split("_")[0] for name in recording.threads} == {"ingest-writer"}
+        assert len(bot.store.article_ids()) == 8
+        assert bot.store.keyword_chunk_ids() == bot.store.chunk_ids()
+
+
+def test_a_failed_batch_write_stops_the_ingest_and_the_rerun_stores_everything_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion.IngestBatch.__init__, "__kwdefaults__", {"max_chunks": 4})
+    folder = _story_folder(tmp_path, 8)
+    with _bot(tmp_path, _Recording(fail_on_call=2)) as bot:
+        with pytest.raises(StoreError, match="embedder failed"):
+            bot.ingest([folder])
+        written = bot.store.article_ids()
+        assert 0 < len(written) < 8  # the first batch is in; nothing of the failed one
+        assert {c.chunk_id.split(":")[0] for c in bot.store.all_chunks()} == written
+        assert bot.store.keyword_chunk_ids() == bot.store.chunk_ids()
+        bot.embedding.embeddings.fail_on_call = 0  # type: ignore[attr-defined]
+        again = bot.ingest([folder])
+        assert (again.new, again.unchanged) == (8 - len(written), len(written))
+        assert len(bot.store.article_ids()) == 8 and bot.store.keyword_chunk_ids() == bot.store.chunk_ids()
+
+
+def test_ingest_threads_follow_the_setting_else_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.ingestion as ingestion
+
+    assert ingestion.batch_threads_for(3) == 3
+    monkeypatch.setattr(ingestion.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(ingestion.os, "getloadavg", lambda: (0.3, 0.0, 0.0))
+    assert ingestion.batch_threads_for(None) == 2
+    monkeypatch.setattr(ingestion.os, "getloadavg", lambda: (1.2, 0.0, 0.0))  # another process busy
+    assert ingestion.batch_threads_for(None) == 1
+    monkeypatch.setattr(ingestion.os, "getloadavg", lambda: (6.0, 0.0, 0.0))
+    assert ingestion.batch_threads_for(None) == 1

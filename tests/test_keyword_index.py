@@ -115,11 +115,13 @@ def test_a_process_killed_between_the_two_writes_is_repaired_on_open(tmp_path: P
     with _open(_settings(tmp_path)) as store:
         assert {cid.split(":")[0] for cid in _in_step(store)} == {a.id, b.id}
         assert store.keyword_search("Floods highway", k=5)[0][0].startswith(b.id)
+        assert a.id in store.copy_index() and b.id in store.copy_index()  # the copy signatures too
     proc = _killed_between_writes(tmp_path, "store.delete_article(a.id)")
     assert proc.returncode == 9, proc.stderr
     with _open(_settings(tmp_path)) as store:
         assert {cid.split(":")[0] for cid in _in_step(store)} == {b.id}
         assert store.keyword_search("council budget", k=5) == []
+        assert a.id not in store.copy_index() and b.id in store.copy_index()
 
 
 def test_a_lost_or_damaged_keyword_index_is_rebuilt_from_the_store(tmp_path: Path) -> None:
