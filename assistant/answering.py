@@ -19,13 +19,16 @@ from typing import Literal
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.answer_types import unfit_reason
+from assistant.answer_candidates import anchored, candidates, constraint_conflict, relation_coverage
+from assistant.answer_types import _KIND_NAMES, answer_type, unfit_reason
 from assistant.answerability import answers_question
 from assistant.evidence import (
     EvidenceSentence,
     Statement,
     Style,
+    Weights,
     check_draft,
+    keyword_overlap,
     select_evidence,
     verbatim,
     write_draft,
@@ -36,6 +39,10 @@ from assistant.providers import ChatBackend
 from assistant.schemas import Answer, Claim, RetrievalInfo, RetrievedChunk
 
 Stage = Literal["retrieving", "writing", "checking"]
+RELATION_FLOOR = 0.5
+MIN_SUPPORT = 2
+TIGHT_OVERLAP = 1.0
+RANK_BY_SUPPORT = True  # share of the question's relation words an answering sentence holds (tuned on RGB's tune half)
 
 
 class StageEvent(BaseModel):
@@ -77,6 +84,8 @@ class AnswerWriter:
     embeddings: Embeddings
     style: Style
     evidence_limit: int = 3
+    answer_pool: int = 8  # sentences searched for an answer candidate (the model sees evidence_limit of them)
+    pool_floor: float = 0.6  # ... each scoring at least this share of the best one
     max_sentences: int = 2
     max_tokens: int = 96
     keep_unsupported: bool = False  # the "flag" grounding policy: failed sentences stay in, labelled
@@ -85,7 +94,9 @@ class AnswerWriter:
         self, question: str, query: str, chunks: Sequence[RetrievedChunk], info: RetrievalInfo
     ) -> Iterator[AskEvent]:
         """Stages, draft tokens, then the answer (``question`` as asked, ``query`` standalone)."""
-        picked = select_evidence(query, chunks, embeddings=self.embeddings, limit=self.evidence_limit)
+        pool = select_evidence(query, chunks, embeddings=self.embeddings, limit=self.answer_pool,
+                               weights=Weights(relative_floor=self.pool_floor))
+        picked = pool[: self.evidence_limit]
         if not picked:
             yield AnswerEvent(answer=abstention(question, info, model=self.chat.name,
                                                 note="no sentence of the sources bears on the question"))
@@ -100,32 +111,93 @@ class AnswerWriter:
             yield StageEvent(stage="checking")
             statement = check_draft(raw, picked, checker=self.checker, max_sentences=self.max_sentences,
                                     keep_unsupported=self.keep_unsupported, fallback=False)
-        yield AnswerEvent(answer=self._final(question, query, info, picked, statement))
+        yield AnswerEvent(answer=self._final(question, query, info, pool, statement))
 
     def _final(
-        self, question: str, query: str, info: RetrievalInfo, picked: Sequence[EvidenceSentence],
+        self, question: str, query: str, info: RetrievalInfo, pool: Sequence[EvidenceSentence],
         statement: Statement | None,
     ) -> Answer:
-        """The model's checked answer when it answers the question, else the best fitting sentence verbatim."""
+        """The model's checked answer when it answers the question, else the best answering sentence verbatim."""
         failed: list[Claim] = []
         if statement is not None and statement.text:
             kept = " ".join(c.text for c in statement.claims if c.label == "supported" and not c.removed)
-            if _fits(query, kept):
+            if _fits(query, kept) and candidates(answer_type(query), query, kept):
                 return self._answer(question, info, statement)
             # A draft that fails gives way to the best evidence sentence that fits, not to the one it cited.
             failed = [c.model_copy(update={"removed": True}) for c in statement.claims]
         elif statement is not None:
             failed = statement.claims
-        fitting = [e for e in picked if _fits(query, e.text)]
-        if not fitting:
-            reason = answers_question(query, picked[0].text).reason or unfit_reason(query, picked[0].text)
-            return abstention(question, info, model=self.chat.name, claims=failed, note=reason)
-        chosen = verbatim(fitting[:1])
+        choice = choose_answer(query, pool)
+        if choice.sentence is None:
+            return abstention(question, info, model=self.chat.name, claims=failed, note=choice.reason)
+        chosen = verbatim([choice.sentence])
         return self._answer(question, info, chosen.model_copy(update={"claims": failed + chosen.claims}))
 
     def _answer(self, question: str, info: RetrievalInfo, statement: Statement) -> Answer:
         return Answer(question=question, answer=statement.text, abstained=False, citations=statement.citations,
                       claims=statement.claims, model=self.chat.name, retrieval=info)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The sentence that answers, or why none does."""
+
+    sentence: EvidenceSentence | None
+    reason: str = ""
+
+
+def choose_answer(question: str, pool: Sequence[EvidenceSentence]) -> Choice:
+    """The evidence sentence holding the best-supported answer candidate; none when no sentence holds one.
+
+    A sentence qualifies when it gives the kind of answer asked for (answer-type and answerability checks), does
+    not contradict the question's year (its passage names it; the sentence names no other instead), and holds a
+    candidate: a span of the asked kind the question does not already name. Among those, the candidate that most
+    passages of the retrieved sources repeat wins, then the sentence's own score: one source stating a fact is
+    normal in news, so support ranks but is not required.
+    """
+    kind = answer_type(question)
+    articles = len({e.chunk.article_id for e in pool})
+    reasons: list[str] = []
+    best: tuple[float, float, EvidenceSentence] | None = None
+    for sentence in pool:
+        why = _unfit(question, sentence)
+        found = [] if why else [c for c in candidates(kind, question, sentence.text)
+                                if kind in ("reason", "other") or anchored(question, sentence.text, c)]
+        if not found:
+            reasons.append(why or f"no {_KIND_NAMES[kind]} in the sources that the question does not already name")
+            continue
+        support = max(_support(c, pool) for c in found)
+        tight = keyword_overlap(question, sentence.text) >= TIGHT_OVERLAP
+        if support < min(MIN_SUPPORT, articles) and not tight:
+            reasons.append("only one source says it, and loosely: " + found[0])
+            continue
+        rank = (min(support, 2) if RANK_BY_SUPPORT else 0, sentence.score)
+        if best is None or rank > best[:2]:
+            best = (*rank, sentence)
+    if best is None:
+        return Choice(None, reasons[0] if reasons else "no sentence of the sources bears on the question")
+    return Choice(best[2])
+
+
+def _unfit(question: str, sentence: EvidenceSentence) -> str:
+    """Why ``sentence`` cannot answer ``question``; empty when it may.
+
+    The sentence must hold the question's relation ("won", "director"); the names it is about may sit elsewhere in
+    its passage (search snippets and headlines name the subject once), but the passage must speak of them.
+    """
+    passage = sentence.chunk.text
+    if relation_coverage(question, sentence.text) < RELATION_FLOOR:
+        return "the sources do not say this of what the question asks about"
+    return (constraint_conflict(question, sentence.text, passage)
+            or answers_question(question, sentence.text, min_coverage=0.0).reason
+            or answers_question(question, passage).reason
+            or unfit_reason(question, sentence.text, numbers=False))
+
+
+def _support(candidate: str, pool: Sequence[EvidenceSentence]) -> int:
+    """How many retrieved articles state ``candidate`` (in any of their evidence chunks)."""
+    low = " ".join(candidate.lower().split())
+    return len({e.chunk.article_id for e in pool if low in " ".join(e.chunk.text.lower().split())})
 
 
 def _fits(question: str, text: str) -> bool:

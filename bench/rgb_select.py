@@ -188,16 +188,17 @@ def main() -> int:
     parser.add_argument("--half", choices=["tune", "report"], default="tune",
                         help="tune (default); report only to build the cache, never to look at failures")
     parser.add_argument("--build", action="store_true", help="(re)run ingestion and retrieval into the cache")
+    parser.add_argument("--top-k", type=int, help="chunks retrieved per question (default: the local model's)")
     parser.add_argument("--show-failures", action="store_true", help="print each miss (refused for --half report)")
     parser.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     args = parser.parse_args()
     if args.show_failures and args.half == "report":
         parser.error("--show-failures is for the tune half only")
-    cache = args.cache / args.half
+    cache = args.cache / (args.half if args.top_k is None else f"{args.half}-k{args.top_k}")
     started = time.perf_counter()
     if args.build:
         records = [r for r in load_rgb(args.rgb_file) if r.half == args.half]
-        build(Settings(llm="local", embeddings="local"), records, cache)
+        build(Settings(llm="local", embeddings="local", top_k=args.top_k), records, cache)
     items_file = cache / "items.json"
     if not items_file.is_file():
         print(f"error: no cache at {items_file}; run with --build first", file=sys.stderr)
