@@ -43,7 +43,7 @@ _NAME = re.compile(rf"(?:{_NAME_WORD})(?:\s+(?:(?:de|da|van|von|der|del|la|le|bi
 _LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|across|into|from|around|throughout|towards?)\s+(?:the\s+)?$",
                        re.IGNORECASE)
 _YEAR_IN_TEXT = re.compile(rf"\b{_YEAR}\b")
-_COUNTRY_Q = re.compile(r"\b(countr(y|ies)|nations?|states?)\b", re.IGNORECASE)
+_COUNTRY_Q = re.compile(r"\b(which|what) (countr(y|ies)|nations?|states?|city|cities|towns?|venue)\b", re.IGNORECASE)
 _PLACE_LIST = re.compile(r"\b(areas?|towns?|villages?|cities|city|regions?|provinces?|districts?)\s+"
                          r"(of|including|such as)\s+(?:[\w'’-]+,?\s+(?:and\s+)?)*$|\b(including|such as)\s+$",
                          re.IGNORECASE)
@@ -63,6 +63,9 @@ _DETERMINER_NEXT = re.compile(r"\s+(the|a|an|of|your|our|this|these|all|my)\b")
 _CUE = re.compile(r"win|won|wins|winner|champion|ceo|director|directed|president|founder|founded|starring|stars|"
                   r"plays?|playing|acquired|bought|released?|premieres?|premiered|announced|launch(ed)?|"
                   r"hosted|awarded|elected|runner-up|actor|actress", re.IGNORECASE)
+# A role with one of these before it is another role ("former president", "creative director", "vice-president").
+_QUALIFIERS = frozenset("""former ex vice deputy assistant acting interim creative executive art video music casting
+    associate co then late future""".split())
 _RELATION_FILLER = frozenset("many much name date year time new movie film".split())
 _NOT_NAMES = frozenset(
     """january february march april may june july august september october november december monday tuesday
@@ -143,7 +146,9 @@ def anchored(question: str, sentence: str, candidate: str, *, window: int = 8) -
     if not cues:
         return True
     words = re.findall(r"[\w'’-]+", sentence)
-    at = [i for i, w in enumerate(words) if _fold(w) in cues]
+    asked = _word_set(question)
+    at = [i for i, w in enumerate(words) if _fold(w) in cues
+          and not (i and _key(words[i - 1]) in _QUALIFIERS and _key(words[i - 1]) not in asked)]
     first = re.findall(r"[\w'’-]+", candidate)[:1]
     where = [i for i, w in enumerate(words) if first and w == first[0]]
     return any(abs(i - j) <= window for i in at for j in where)
