@@ -200,7 +200,7 @@ def _ordinal_name(number: str) -> str:
 def relation_coverage(question: str, sentence: str) -> float:
     """Share of the question's relation words ("won", "director", "released": its content words other than names
     and numbers) that the sentence holds, irregular forms folded ("won" is "win")."""
-    names = {_key(t) for t in question.split()[1:] if t[:1].isupper()}
+    names = set(content_words(" ".join(t for t in question.split()[1:] if t[:1].isupper())))
     wanted = [w for w in dict.fromkeys(content_words(question))
               if w not in names and not w[:1].isdigit() and w not in _RELATION_FILLER]
     if not wanted:
