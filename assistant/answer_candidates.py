@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from assistant.answer_types import AnswerType
 from assistant.sentences import STOPWORDS, content_words
@@ -58,6 +59,7 @@ _IRREGULAR = {"won": "win", "wins": "win", "winner": "win", "winners": "win", "w
               "purchase": "buy", "acquired": "buy", "acquisition": "buy", "acquires": "buy", "buys": "buy",
               "held": "hold", "led": "lead", "hosted": "host", "hosts": "host", "runner-up": "runne",
               "runners-up": "runne"}
+_DETERMINERS = frozenset("the a an its their his her this that these".split())
 _DETERMINER_NEXT = re.compile(r"\s+(the|a|an|of|your|our|this|these|all|my)\b")
 # The words that carry what a question asks of its subject; an answer sits near one of them.
 _CUE = re.compile(r"win|won|wins|winner|champion|ceo|director|directed|president|founder|founded|starring|stars|"
@@ -91,7 +93,8 @@ def candidates(kind: AnswerType, question: str, sentence: str) -> list[str]:
         anywhere = bool(_COUNTRY_Q.search(question))  # a country need not follow "in" or "at"
         found = [m.group(0) for m in _NAME.finditer(sentence) if anywhere or _after_place_word(sentence[: m.start()])]
     else:
-        found = [part for m in _NAME.finditer(sentence) if not _opens_sentence(sentence, m.end())
+        found = [part for m in _NAME.finditer(sentence)
+                 if not _opens_sentence(sentence, m.end()) and not _paired_with_asked(sentence, m, asked)
                  for part in _name_parts(m.group(0), asked)]
     if kind in ("date", "count"):
         spans = [f for f in found if not _word_set(f) <= asked]
@@ -103,6 +106,14 @@ def candidates(kind: AnswerType, question: str, sentence: str) -> list[str]:
 def _after_place_word(before: str) -> bool:
     """The text before a name ends as a place's does: "in", "near the", "the areas of Khiam and"."""
     return bool(_LOCATIVE.search(before[-32:]) or _PLACE_LIST.search(before[-60:]))
+
+
+def _paired_with_asked(sentence: str, match: re.Match[str], asked: set[str]) -> bool:
+    """A name joined by "and"/"or" to a name the question holds is of the same kind as it ("CEO of Google and
+    Alphabet", "SpaceX and Tesla"), a sibling of the thing asked about, not the answer."""
+    before = re.search(r"([\w'’.-]+)\s+(?:and|or|&)\s+$", sentence[: match.start()])
+    after = re.match(r"\s+(?:and|or|&)\s+([\w'’.-]+)", sentence[match.end() :])
+    return any(m is not None and _key(m.group(1)) in asked for m in (before, after))
 
 
 def _opens_sentence(sentence: str, end: int) -> bool:
@@ -147,8 +158,7 @@ def anchored(question: str, sentence: str, candidate: str, *, window: int = 8) -
         return True
     words = re.findall(r"[\w'’-]+", sentence)
     asked = _word_set(question)
-    at = [i for i, w in enumerate(words) if _fold(w) in cues
-          and not (i and _key(words[i - 1]) in _QUALIFIERS and _key(words[i - 1]) not in asked)]
+    at = [i for i, w in enumerate(words) if _fold(w) in cues and not _other_role(words, i, asked)]
     first = re.findall(r"[\w'’-]+", candidate)[:1]
     where = [i for i, w in enumerate(words) if first and w == first[0]]
     return any(abs(i - j) <= window for i in at for j in where)
@@ -187,6 +197,19 @@ def constraint_conflict(question: str, sentence: str, passage: str) -> str:
     if ordinals(question) - ordinals(passage):
         return f"the sources do not speak of the {_ordinal_name(sorted(ordinals(question) - ordinals(passage))[0])}"
     return ""
+
+
+def _other_role(words: Sequence[str], i: int, asked: set[str]) -> bool:
+    """The cue at ``i`` names another role than the one asked: qualified ("former president", "creative
+    director") or of something else ("director of music videos" when the film is asked about)."""
+    before = _key(words[i - 1]) if i else ""
+    if before in _QUALIFIERS and before not in asked:
+        return True
+    rest = [_key(w) for w in words[i + 1 : i + 4]]
+    if rest[:1] != ["of"]:
+        return False
+    target = next((w for w in rest[1:] if w not in _DETERMINERS), "")
+    return bool(target) and target not in asked
 
 
 def _has_number(text: str, number: str) -> bool:

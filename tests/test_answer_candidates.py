@@ -117,3 +117,15 @@ def test_no_candidate_of_the_kind_asked_means_abstain() -> None:
     pool = _pool("Meet the new CEO of Vanguard.", "Vanguard's CEO spoke to investors in 2021.")
     choice = choose_answer("Who is the new CEO of Vanguard?", pool)
     assert choice.sentence is None and choice.reason
+
+
+def test_a_role_of_something_else_does_not_anchor() -> None:
+    question = "Who is the director of the film Bohemian Rhapsody?"
+    videos = "Bruce Gowers, a director of music videos, made the video for Bohemian Rhapsody."
+    assert not anchored(question, videos, "Bruce Gowers")
+    assert anchored(question, "Bryan Singer, the director of the film Bohemian Rhapsody, left.", "Bryan Singer")
+
+
+def test_a_name_paired_with_the_asked_one_is_its_sibling_not_the_answer() -> None:
+    assert candidates("person", "Who is the CEO of Google?", "CEO of Google and Alphabet.") == []
+    assert candidates("person", "Who is the CEO of Google?", "Sundar Pichai, CEO of Google.") == ["Sundar Pichai"]
