@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
+
+from dateutil import parser as dateparser
 
 from assistant.answer_types import AnswerType
 from assistant.sentences import STOPWORDS, content_words
@@ -67,7 +70,7 @@ _CUE = re.compile(r"win|won|wins|winner|champion|ceo|director|directed|president
                   r"hosted|awarded|elected|runner-up|actor|actress", re.IGNORECASE)
 # A role with one of these before it is another role ("former president", "creative director", "vice-president").
 _QUALIFIERS = frozenset("""former ex vice deputy assistant acting interim creative executive art video music casting
-    associate co then late future""".split())
+    associate co then late future supporting""".split())
 _RELATION_FILLER = frozenset("many much name date year time new movie film".split())
 _NOT_NAMES = frozenset(
     """january february march april may june july august september october november december monday tuesday
@@ -170,6 +173,32 @@ def _key(word: str) -> str:
 
 def _word_set(text: str) -> set[str]:
     return {_key(w) for w in re.findall(r"[\w.'’-]+", text)}
+
+
+DateKey = tuple[int | None, int, int | None]
+
+
+def date_key(span: str) -> DateKey | None:
+    """(year or None, month, day or None) of a date span ("Sept. 20th", "20/9/2019", "December 2015")."""
+    has_year = bool(_YEAR_IN_TEXT.search(span))
+    has_day = bool(re.search(r"(?<![\d])\d{1,2}(?![\d])", _YEAR_IN_TEXT.sub("", span)))
+    try:
+        day_first = "/" in span and int(span.split("/")[0]) > 12  # 27/10/2017
+        when = dateparser.parse(re.sub(r"\bSept\b", "Sep", span), default=datetime(2000, 1, 1), dayfirst=day_first,
+                                fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+    return (when.year if has_year else None, when.month, when.day if has_day else None)
+
+
+def same_date(a: DateKey, b: DateKey) -> bool:
+    """Two date keys that do not disagree on any part both give."""
+    return a[1] == b[1] and all(x is None or y is None or x == y for x, y in ((a[0], b[0]), (a[2], b[2])))
+
+
+def dates_in(text: str) -> list[DateKey]:
+    """The keys of every date span of ``text``."""
+    return [k for k in (date_key(m.group(0)) for m in _DAY_DATE.finditer(text)) if k is not None]
 
 
 def years(text: str) -> set[str]:

@@ -19,7 +19,15 @@ from typing import Literal
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.answer_candidates import anchored, candidates, constraint_conflict, relation_coverage
+from assistant.answer_candidates import (
+    anchored,
+    candidates,
+    constraint_conflict,
+    date_key,
+    dates_in,
+    relation_coverage,
+    same_date,
+)
 from assistant.answer_types import _KIND_NAMES, answer_type, unfit_reason
 from assistant.answerability import answers_question
 from assistant.evidence import (
@@ -166,7 +174,7 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence]) -> Choice:
         if not found:
             reasons.append(why or f"no {_KIND_NAMES[kind]} in the sources that the question does not already name")
             continue
-        support = max(_support(c, pool) for c in found)
+        support = max(_support(c, pool, dated=kind == "date") for c in found)
         tight = keyword_overlap(question, sentence.text) >= TIGHT_OVERLAP
         if support < min(MIN_SUPPORT, articles) and not tight:
             reasons.append("only one source says it, and loosely: " + found[0])
@@ -194,10 +202,15 @@ def _unfit(question: str, sentence: EvidenceSentence) -> str:
             or unfit_reason(question, sentence.text, numbers=False))
 
 
-def _support(candidate: str, pool: Sequence[EvidenceSentence]) -> int:
-    """How many retrieved articles state ``candidate`` (in any of their evidence chunks)."""
+def _support(candidate: str, pool: Sequence[EvidenceSentence], *, dated: bool = False) -> int:
+    """How many retrieved articles state ``candidate`` (in any of their evidence chunks); dates match in any
+    spelling ("Oct. 27, 2017", "27 October 2017")."""
+    key = date_key(candidate) if dated else None
+    chunks = {e.chunk.chunk_id: e.chunk for e in pool}.values()
+    if key is not None:
+        return len({c.article_id for c in chunks if any(same_date(key, k) for k in dates_in(c.text))})
     low = " ".join(candidate.lower().split())
-    return len({e.chunk.article_id for e in pool if low in " ".join(e.chunk.text.lower().split())})
+    return len({c.article_id for c in chunks if low in " ".join(c.text.lower().split())})
 
 
 def _fits(question: str, text: str) -> bool:

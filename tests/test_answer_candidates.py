@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer_candidates import anchored, candidates, constraint_conflict, relation_coverage
+from assistant.answer_candidates import (
+    anchored,
+    candidates,
+    constraint_conflict,
+    date_key,
+    relation_coverage,
+    same_date,
+)
 from assistant.answer_types import answer_type
 from assistant.answering import RELATION_FLOOR, choose_answer
 from assistant.evidence import EvidenceSentence, split_evidence
@@ -129,3 +136,13 @@ def test_a_role_of_something_else_does_not_anchor() -> None:
 def test_a_name_paired_with_the_asked_one_is_its_sibling_not_the_answer() -> None:
     assert candidates("person", "Who is the CEO of Google?", "CEO of Google and Alphabet.") == []
     assert candidates("person", "Who is the CEO of Google?", "Sundar Pichai, CEO of Google.") == ["Sundar Pichai"]
+
+
+def test_dates_support_each_other_in_any_spelling() -> None:
+    assert date_key("Sept. 20th") == (None, 9, 20)
+    assert date_key("27/10/2017") == (2017, 10, 27)
+    assert same_date(date_key("October 27, 2017"), date_key("27 Oct 2017"))  # type: ignore[arg-type]
+    assert not same_date(date_key("October 27, 2017"), date_key("October 27, 2018"))  # type: ignore[arg-type]
+    pool = _pool("The game was released on October 27, 2017 worldwide.", "Release date: 27/10/2017.")
+    choice = choose_answer("When was the game released?", pool)
+    assert choice.sentence is not None and "October 27, 2017" in choice.sentence.text
