@@ -62,6 +62,8 @@ _IRREGULAR = {"won": "win", "wins": "win", "winner": "win", "winners": "win", "w
               "purchase": "buy", "acquired": "buy", "acquisition": "buy", "acquires": "buy", "buys": "buy",
               "held": "hold", "led": "lead", "hosted": "host", "hosts": "host", "runner-up": "runne",
               "runners-up": "runne"}
+_WIN_VERBS = frozenset("win wins won".split())  # the verb of a contest: its object is the contest
+_WH_WORDS = frozenset("who what which whoever".split())
 _DETERMINERS = frozenset("the a an its their his her this that these".split())
 _DETERMINER_NEXT = re.compile(r"\s+(the|a|an|of|your|our|this|these|all|my)\b")
 # The words that carry what a question asks of its subject; an answer sits near one of them.
@@ -234,7 +236,12 @@ def _other_role(words: Sequence[str], i: int, asked: set[str]) -> bool:
     before = _key(words[i - 1]) if i else ""
     if before in _QUALIFIERS and before not in asked:
         return True
+    if {before, _key(words[i - 2]) if i > 1 else ""} & _WH_WORDS:
+        return True  # "who is winning the ...": the sentence asks, it does not say
     rest = [_key(w) for w in words[i + 1 : i + 4]]
+    if _key(words[i]) in _WIN_VERBS:  # "to win the final stage" is not winning the race asked about
+        following = [w for w in (_key(x) for x in words[i + 1 : i + 6]) if w not in STOPWORDS]
+        return bool(following) and not any(w in asked for w in following[:3])
     if rest[:1] != ["of"]:
         return False
     target = next((w for w in rest[1:] if w not in _DETERMINERS), "")

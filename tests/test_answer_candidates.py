@@ -146,3 +146,12 @@ def test_dates_support_each_other_in_any_spelling() -> None:
     pool = _pool("The game was released on October 27, 2017 worldwide.", "Release date: 27/10/2017.")
     choice = choose_answer("When was the game released?", pool)
     assert choice.sentence is not None and "October 27, 2017" in choice.sentence.text
+
+
+def test_a_sentence_that_asks_or_wins_something_else_does_not_anchor() -> None:
+    question = "Who won the 2021 Tour de France?"
+    stage = "Wout van Aert sprinted to win the final stage of the 2021 Tour de France."
+    assert not anchored(question, stage, "Wout van Aert")
+    assert anchored(question, "Tadej Pogacar won the 2021 Tour de France.", "Tadej Pogacar")
+    results = "Results of the 2020 election between Trump and Biden, and who is winning the race."
+    assert not anchored("Who won the 2020 election?", results, "Biden")
