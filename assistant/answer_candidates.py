@@ -33,9 +33,11 @@ _YEAR = r"(?:1[89]|20)\d\d"
 _DAY_DATE = re.compile(
     rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?\b|"
     rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b|"
-    rf"\b\d{{1,2}}/\d{{1,2}}/(?:\d\d)?\d\d\b|\b{_MONTH},?\s+{_YEAR}\b",
+    rf"\b\d{{1,2}}/\d{{1,2}}/(?:\d\d)?\d\d\b|\b{_MONTH},?\s+{_YEAR}\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tonight|last night)\b",
     re.IGNORECASE,
 )
+_MONTH_IN_SPAN = re.compile(rf"\b{_MONTH}|/", re.IGNORECASE)
 _AMOUNT = re.compile(
     r"(?:[$€£¥]\s?)?\b\d[\d,.]*(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand|hundred|bn|m|k)\b)?|"
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|"
@@ -182,6 +184,8 @@ DateKey = tuple[int | None, int, int | None]
 
 def date_key(span: str) -> DateKey | None:
     """(year or None, month, day or None) of a date span ("Sept. 20th", "20/9/2019", "December 2015")."""
+    if not _MONTH_IN_SPAN.search(span):
+        return None  # "Friday", "yesterday": no calendar date to compare
     has_year = bool(_YEAR_IN_TEXT.search(span))
     has_day = bool(re.search(r"(?<![\d])\d{1,2}(?![\d])", _YEAR_IN_TEXT.sub("", span)))
     try:

@@ -120,7 +120,8 @@ def _retrieve(query: str, passages: Sequence[str], settings: Settings, embedding
                                        dimension=embedding.dimension, name="rgb")
         with Assistant(settings=settings, store=store, embedding=embedding, chat=chat, checker=checker) as bot:
             bot.ingest([folder])
-            found = bot._withhold_flagged(bot.retriever.retrieve(query))  # the same steps as ask_stream
+            # the same steps as ask_stream
+            found = bot._withhold_flagged(bot.retriever.retrieve(query, k=bot.answer_k))
             gated = not found.chunks or (found.best_similarity < bot.min_relevance and found.best_coverage < 0.5)
             chunks = [] if gated else bot._pack(query, found.chunks)[0]
     info = RetrievalInfo(query=query, candidates=found.candidates, best_similarity=found.best_similarity,

@@ -155,3 +155,8 @@ def test_a_sentence_that_asks_or_wins_something_else_does_not_anchor() -> None:
     assert anchored(question, "Tadej Pogacar won the 2021 Tour de France.", "Tadej Pogacar")
     results = "Results of the 2020 election between Trump and Biden, and who is winning the race."
     assert not anchored("Who won the 2020 election?", results, "Biden")
+
+
+def test_a_weekday_answers_when_but_gives_no_calendar_date_to_compare() -> None:
+    assert candidates("date", "When did floods hit the valley?", "Floods hit the valley on Friday.") == ["Friday"]
+    assert date_key("Friday") is None
