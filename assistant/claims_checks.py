@@ -460,3 +460,23 @@ def _relation_problems(claim: Profile, evidence: Profile) -> list[Problem]:
             if x in claim.stems and y in evidence.stems and y not in claim.stems and x not in evidence.stems:
                 return [Problem("contradicted", f"relation changed: the claim says '{x}', the evidence '{y}'")]
     return []
+
+
+_PAIRED_NAMES = re.compile(
+    r"\b([A-Z][\w'\u2019-]+)((?:\s+[a-z][\w-]*){0,2}?),?\s+(?:and|or|as well as)\s+([A-Z][\w'\u2019-]+)"
+)
+
+
+def added_party_problems(claim: str, evidence: Profile, index: Index) -> list[Problem]:
+    """A name listed beside one the aligned evidence holds, which that evidence lacks: a party added from
+    elsewhere ("two Hezbollah fighters and Lebanese civilians" where the sentence names Hezbollah's dead only)."""
+    for m in _PAIRED_NAMES.finditer(claim):
+        pairs = ((m.group(1), m.group(3)), (m.group(3), m.group(1)))
+        for kept, added in pairs:
+            if _sentence_initial(claim, m.start()) and kept == m.group(1):
+                continue
+            if not index.forms(stem(kept)).isdisjoint(evidence.stems) and index.forms(stem(added)).isdisjoint(
+                evidence.stems
+            ):
+                return [Problem("unsupported", f"{added} added beside {kept}: the evidence does not name it")]
+    return []

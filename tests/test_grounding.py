@@ -247,3 +247,15 @@ def test_a_changed_relation_is_contradicted(lexical: GroundingChecker, claim: st
 def test_a_changed_relation_is_contradicted_with_minilm(semantic: GroundingChecker) -> None:
     claim, source = RELATIONS[1]
     assert semantic.verdict(claim, [SourceText(id="s", text=source)]).label == "contradicted"
+
+
+def test_a_party_added_beside_one_the_evidence_names_is_unsupported(lexical: GroundingChecker) -> None:
+    source = SourceText(id="s", text=(
+        "The strikes resulted in the death of two Hezbollah fighters in the valley. Talks resumed in Cairo on "
+        "Monday. Since the war began, Lebanese civilians have also been killed in the south."
+    ))
+    added = lexical.verdict("The strikes resulted in the death of two Hezbollah fighters and Lebanese civilians.",
+                            [source])
+    assert added.label == "unsupported" and "Lebanese added beside Hezbollah" in added.reason
+    kept = lexical.verdict("The strikes resulted in the death of two Hezbollah fighters.", [source])
+    assert kept.label == "supported"
