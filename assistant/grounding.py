@@ -26,7 +26,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.claims_checks import Index, Problem, Profile, added_party_problems, find_problems, profile
+from assistant.claims_checks import Index, Problem, Profile, find_problems, profile
 from assistant.schemas import Claim, Evidence, GroundingReport, Label, SourceText
 from assistant.sentences import sentence_spans
 
@@ -124,7 +124,6 @@ class GroundingChecker:
         problems = find_problems(mine, best.unit.profile, index, min_context=self.thresholds.min_context,
                                  swap_context=self.thresholds.swap_context)
         problems += self._novelty(claim, mine, index)
-        problems += added_party_problems(claim, best.unit.profile, index)
         floor = self.thresholds.min_alignment if self.embeddings else self.thresholds.min_alignment_lexical
         if best.score < floor:  # nothing aligns: no evidence can contradict the claim either
             problems = [Problem("unsupported", f"no source sentence matches (alignment {best.score:.2f})")]
