@@ -75,7 +75,7 @@ _DAY = re.compile(
 )
 _FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:(?:kind|sort|type|types|kinds)\s+of\s+(\w+)|(\w+))", re.IGNORECASE)
 _FILLER = frozenset("kind sort type types kinds happened happen caused part".split())
-_KIND_NAMES: dict[AnswerType, str] = {
+KIND_NAMES: dict[AnswerType, str] = {
     "count": "number", "date": "date", "place": "place", "person": "name", "reason": "reason", "other": "answer",
 }
 # Keyword queries ("Super Bowl 2021 location", "Tesla revenue Q1 2021") and questions whose wh-word does not say
@@ -139,7 +139,7 @@ def unfit_reason(question: str, sentence: str, *, numbers: bool = True) -> str:
     if kind == "date" and not _YEAR_Q.search(question) and not _DAY.search(sentence):
         return "no day or month in the sources"
     if kind != "other":
-        return "" if fits(kind, sentence) else f"no {_KIND_NAMES[kind]} in the sources"
+        return "" if fits(kind, sentence) else f"no {KIND_NAMES[kind]} in the sources"
     noun = focus_noun(question)
     if noun is None or any(_stem_match(noun, w) for w in re.findall(r"[a-z]+", sentence.lower())):
         return ""

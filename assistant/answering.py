@@ -28,7 +28,7 @@ from assistant.answer_candidates import (
     relation_coverage,
     same_date,
 )
-from assistant.answer_types import _KIND_NAMES, answer_type, unfit_reason
+from assistant.answer_types import KIND_NAMES, answer_type, unfit_reason
 from assistant.answerability import answers_question
 from assistant.evidence import (
     EvidenceSentence,
@@ -172,7 +172,7 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence]) -> Choice:
         found = [] if why else [c for c in candidates(kind, question, sentence.text)
                                 if kind in ("reason", "other") or anchored(question, sentence.text, c)]
         if not found:
-            reasons.append(why or f"no {_KIND_NAMES[kind]} in the sources that the question does not already name")
+            reasons.append(why or f"no {KIND_NAMES[kind]} in the sources that the question does not already name")
             continue
         support = max(_support(c, pool, dated=kind == "date") for c in found)
         tight = keyword_overlap(question, sentence.text) >= TIGHT_OVERLAP
