@@ -47,10 +47,10 @@ from assistant.providers import ChatBackend
 from assistant.schemas import Answer, Claim, RetrievalInfo, RetrievedChunk
 
 Stage = Literal["retrieving", "writing", "checking"]
-RELATION_FLOOR = 0.5
-MIN_SUPPORT = 2
-TIGHT_OVERLAP = 1.0
-RANK_BY_SUPPORT = True  # share of the question's relation words an answering sentence holds (tuned on RGB's tune half)
+# Tuned on RGB's tune half with bench/rgb_select.py (docs/benchmarks.md, "Answer path: evidence first").
+RELATION_FLOOR = 0.5  # share of the question's relation words an answering sentence holds
+MIN_SUPPORT = 2  # articles stating the candidate, when several were retrieved, unless the sentence fits tightly
+TIGHT_OVERLAP = 1.0  # share of the question's content words that makes one source's sentence enough
 
 
 class StageEvent(BaseModel):
@@ -155,13 +155,15 @@ class Choice:
 
 
 def choose_answer(question: str, pool: Sequence[EvidenceSentence]) -> Choice:
-    """The evidence sentence holding the best-supported answer candidate; none when no sentence holds one.
+    """The evidence sentence holding the best-supported answer candidate; none (with the reason) when none does.
 
-    A sentence qualifies when it gives the kind of answer asked for (answer-type and answerability checks), does
-    not contradict the question's year (its passage names it; the sentence names no other instead), and holds a
-    candidate: a span of the asked kind the question does not already name. Among those, the candidate that most
-    passages of the retrieved sources repeat wins, then the sentence's own score: one source stating a fact is
-    normal in news, so support ranks but is not required.
+    A sentence qualifies when it holds the question's relation, does not contradict its year, number or ordinal,
+    gives the kind of answer asked for, and holds a candidate (a span of that kind the question does not already
+    name) near the relation asked. Support is the number of retrieved articles stating the candidate. With
+    several articles retrieved, a candidate one source states qualifies only when its sentence fits tightly: one
+    source stating a fact is normal in news, but a loose fit stated once is how on-topic snippets about another
+    year or edition pass for answers. With one article, support cannot help and does not count. The best
+    supported candidate wins, then the sentence's own score.
     """
     kind = answer_type(question)
     articles = len({e.chunk.article_id for e in pool})
@@ -179,7 +181,7 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence]) -> Choice:
         if support < min(MIN_SUPPORT, articles) and not tight:
             reasons.append("only one source says it, and loosely: " + found[0])
             continue
-        rank = (min(support, 2) if RANK_BY_SUPPORT else 0, sentence.score)
+        rank = (min(support, MIN_SUPPORT), sentence.score)
         if best is None or rank > best[:2]:
             best = (*rank, sentence)
     if best is None:
