@@ -75,12 +75,26 @@ _DAY = re.compile(
 )
 _FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:(?:kind|sort|type|types|kinds)\s+of\s+(\w+)|(\w+))", re.IGNORECASE)
 _FILLER = frozenset("kind sort type types kinds happened happen caused part".split())
-_KIND_NAMES: dict[AnswerType, str] = {
+KIND_NAMES: dict[AnswerType, str] = {
     "count": "number", "date": "date", "place": "place", "person": "name", "reason": "reason", "other": "answer",
 }
+# Keyword queries ("Super Bowl 2021 location", "Tesla revenue Q1 2021") and questions whose wh-word does not say
+# the kind ("What is the release date of...", "Who is the director..."): the noun asked about does.
+_KEYWORD_FORMS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
+    ("date", re.compile(r"\b(date|released?|premieres?|premiered|launch(ed)?|founded|announced|debut(ed)?)\b",
+                        re.IGNORECASE)),
+    ("count", re.compile(r"\b(revenue|price|cost|costs|worth|salary|sales|population|budget|profit|income)\b",
+                         re.IGNORECASE)),
+    ("place", re.compile(r"\b(location|venue|held|hosted|host city|headquarter(s|ed))\b", re.IGNORECASE)),
+    ("person", re.compile(r"\b(winner|won|wins|champion|ceo|director|directed|founder|president|starring|stars|"
+                          r"actor|actress|plays?|playing|acquired|coach|author)\b", re.IGNORECASE)),
+)
 _FORMS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     ("count", _COUNT_Q), ("date", _DATE_Q), ("place", _PLACE_Q), ("person", _PERSON_Q), ("reason", _REASON_Q),
 )
+_WH = re.compile(r"^\s*(what|which|who|whom|whose|when|where|why|how|on what|in what)\b", re.IGNORECASE)
+_KIND_NOUNS = frozenset("""date revenue price cost costs worth salary sales population budget profit income location
+    venue winner champion ceo director founder president actor actress coach author""".split())
 _FIT: dict[AnswerType, re.Pattern[str]] = {
     "count": _NUMBER, "date": _DATE, "place": _PLACE, "person": _PERSON, "reason": _REASON,
 }
@@ -90,6 +104,12 @@ def answer_type(question: str) -> AnswerType:
     """The kind of fact ``question`` asks for; ``other`` when its form does not say."""
     for kind, pattern in _FORMS:
         if pattern.search(question):
+            return kind
+    # A wh-question names its kind by the noun it asks for ("What is the release date of..."); its verbs do not
+    # ("What was the launch a retaliation for?"). A keyword query has no wh-word: any cue counts.
+    wh = _WH.match(question)
+    for kind, pattern in _KEYWORD_FORMS:
+        if any(not wh or m.group(0).lower() in _KIND_NOUNS for m in pattern.finditer(question)):
             return kind
     return "other"
 
@@ -103,22 +123,23 @@ def focus_noun(question: str) -> str | None:
     return None if word in STOPWORDS or word in _FILLER else word
 
 
-def unfit_reason(question: str, sentence: str) -> str:
+def unfit_reason(question: str, sentence: str, *, numbers: bool = True) -> str:
     """Why ``sentence`` does not give the kind of answer ``question`` asks for; empty when it does.
 
     Typed questions need their kind of fact; a "what X" question needs its X (a sentence about rockets being
-    launched does not say what damage they caused).
+    launched does not say what damage they caused). ``numbers=False`` leaves the question's numbers to the
+    caller (``answer_candidates.constraint_conflict`` looks for a year in the whole passage).
     """
     if sentence.rstrip().endswith("?"):
         return "the sources only ask this question"
-    asked = [n for n in re.findall(r"\b\d[\w.]*\b", question) if n.lower() not in sentence.lower()]
+    asked = [n for n in re.findall(r"\b\d[\w.]*\b", question) if numbers and n.lower() not in sentence.lower()]
     if asked:  # "the 2021 winner" is not answered by a sentence about 2022
         return f"the sources do not speak of {asked[0]}"
     kind = answer_type(question)
     if kind == "date" and not _YEAR_Q.search(question) and not _DAY.search(sentence):
         return "no day or month in the sources"
     if kind != "other":
-        return "" if fits(kind, sentence) else f"no {_KIND_NAMES[kind]} in the sources"
+        return "" if fits(kind, sentence) else f"no {KIND_NAMES[kind]} in the sources"
     noun = focus_noun(question)
     if noun is None or any(_stem_match(noun, w) for w in re.findall(r"[a-z]+", sentence.lower())):
         return ""

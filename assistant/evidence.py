@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer_types import AnswerType, answer_type, fits
 from assistant.citations import cited_sentences, drop_unfinished, is_refusal, is_statement
+from assistant.claims_checks import profile, relation_problems
 from assistant.injection import addresses_ai, as_data
 from assistant.judge import Grounder
 from assistant.prompts import load_prompt
@@ -268,15 +269,18 @@ def check_draft(
 
 
 def check_against(text: str, sentence: EvidenceSentence, *, checker: Grounder) -> Claim:
-    """The verdict on ``text`` against the one sentence it cites, plus the strict check that it adds no name
-    or number that sentence lacks; the claim's evidence is placed in the chunk."""
+    """The verdict on ``text`` against the one sentence it cites, plus the strict checks that it adds no name
+    or number that sentence lacks and changes none of its relations; the claim's evidence is placed in the chunk."""
     verdict = checker.verdict(text, [SourceText(id=sentence.chunk.chunk_id, text=sentence.text)])
     added = added_names_or_numbers(text, sentence.text)
+    changed = relation_problems(profile(text), profile(sentence.text))
     if verdict.label == "supported" and added:
         verdict = verdict.model_copy(update={
             "label": "unsupported", "score": 0.0,
             "reason": "adds what the cited sentence lacks: " + ", ".join(added[:5]),
         })
+    elif verdict.label == "supported" and changed:  # "a record" for "a debut", "released" for "announced"
+        verdict = verdict.model_copy(update={"label": "contradicted", "score": 0.0, "reason": changed[0].reason})
     return verdict.model_copy(update={"evidence": sentence.evidence(), "citations": [sentence.n]})
 
 

@@ -53,6 +53,7 @@ from assistant.uploads import display_name, read_upload
 Progress = Callable[[int, int, str], None]
 History = Sequence[tuple[str, str]]
 RELEVANCE_FLOORS = {"local": 0.25, "fake": 0.12, "openai": 0.25}
+ANSWER_SOURCES = 5  # at least this many sources a question (see Assistant.answer_k)
 
 
 def number_sources(chunks: Sequence[RetrievedChunk]) -> str:
@@ -301,7 +302,7 @@ class Assistant:
         question = self._validate(question)
         yield StageEvent(stage="retrieving")
         query = self.rewrite(question, history)
-        found = self.retriever.retrieve(query, sources=sources, since=since, until=until)
+        found = self.retriever.retrieve(query, k=self.answer_k, sources=sources, since=since, until=until)
         found = self._withhold_flagged(found)
         info = RetrievalInfo(
             query=query, candidates=found.candidates, best_similarity=round(found.best_similarity, 4),
@@ -325,6 +326,13 @@ class Assistant:
                 safe = safe_markdown(event.answer.answer)
                 event = AnswerEvent(answer=event.answer.model_copy(update={"answer": safe}))
             yield event
+
+    @property
+    def answer_k(self) -> int:
+        """Sources retrieved for a question: ``top_k`` when set, else at least 5 whatever the model. The answer
+        path reads only their best sentences, so more sources do not lengthen the prompt, and an answer two
+        sources state is one the answer path may trust when it fits the question loosely."""
+        return self.settings.top_k or max(self.chat.top_k, ANSWER_SOURCES)
 
     def _withhold_flagged(self, found: RetrievalResult) -> RetrievalResult:
         """Chunks flagged at ingestion as addressing an AI stay out of the prompt unless the settings allow them."""

@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=180, ge=32, description="Target chunk size in embedding-model tokens.")
     chunk_overlap_tokens: int = Field(default=40, ge=0, description="Overlap between neighbouring chunks.")
     top_k: int | None = Field(
-        default=None, ge=1, le=50, description="Chunks given to the model per question; unset: 3 local, 5 otherwise."
+        default=None, ge=1, le=50,
+        description="Chunks per question; unset: 5 for answers, the model's (3 local, 5 otherwise) for briefs.",
     )
     min_relevance: float | None = Field(
         default=None,

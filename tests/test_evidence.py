@@ -13,6 +13,7 @@ from assistant.answer_types import answer_type, fits, focus_noun, unfit_reason
 from assistant.evidence import (
     EvidenceSentence,
     added_names_or_numbers,
+    check_draft,
     condense,
     keyword_overlap,
     select_evidence,
@@ -290,3 +291,24 @@ def test_unfit_reason_names_what_is_missing() -> None:
 )
 def test_unfit_reason_for_echoes_other_years_and_vague_dates(question: str, sentence: str, reason: str) -> None:
     assert unfit_reason(question, sentence) == reason
+
+
+@pytest.mark.parametrize(("claim", "source"), [
+    ("The band set a record at the Glastonbury festival in June [1].",
+     "The band made its debut at the Glastonbury festival in June."),
+    ("The phone was released on September 10 in Cupertino [1].",
+     "The phone was announced on September 10 in Cupertino."),
+    ("The actor won an Oscar for the role in 2019 [1].",
+     "The actor was nominated for an Oscar for the role in 2019."),
+])
+def test_a_changed_relation_fails_against_the_cited_sentence(
+    checker: GroundingChecker, claim: str, source: str
+) -> None:
+    chunk = RetrievedChunk(chunk_id="r:0", article_id="r", title="Relations", text=source, source="Wire")
+    evidence = split_evidence([chunk])
+    statement = check_draft(claim, evidence, checker=checker)
+    assert statement.fallback and statement.text.startswith("\u201c")  # the cited sentence stands in, verbatim
+    failed = [c for c in statement.claims if c.removed]
+    assert failed and "relation changed" in failed[0].reason
+    kept = check_draft(source.rstrip(".") + " [1].", evidence, checker=checker)
+    assert not kept.fallback and kept.label == "supported"

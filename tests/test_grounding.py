@@ -224,3 +224,4 @@ def test_hard_checks(claim: str, evidence: str, vetoed: bool) -> None:
     ev = profile(evidence)
     problems = find_problems(profile(claim), ev, Index(ev, [ev]), min_context=0.25)
     assert bool(problems) == vetoed, problems
+

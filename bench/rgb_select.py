@@ -1,0 +1,221 @@
+"""Fast offline harness for the extractive answer path on RGB: retrieval cached once, selection scored in seconds.
+
+Usage::
+
+    python bench/rgb_select.py --build            # retrieve for every tune-half question once (a few minutes)
+    python bench/rgb_select.py --json             # score selection + abstention on the cache (seconds)
+    python bench/rgb_select.py --show-failures    # one line per miss, to read what went wrong (tune half only)
+
+Why: ``assistant eval --set rgb`` ingests every question's passages into a fresh store, twice, and that dominates
+its run time; the extractive answer path after retrieval needs no language model at all. So ``--build`` runs the
+real ingestion and retrieval (MiniLM, hybrid retrieval, the local model's prompt budget) exactly as
+``Assistant.ask`` does and stores, per question and run (``mixed``: positives and negatives; ``negative``:
+negatives only), the chunks the answer path receives. Scoring then runs the real ``AnswerWriter`` (extractive) on
+those chunks, with sentence embeddings cached too, and prints the figures ``assistant eval --set rgb`` reports,
+plus how often the top evidence sentences hold RGB's answer.
+
+The cache holds RGB text (CC BY-NC-SA 4.0, evaluation use only), so it is written outside the project (default: the
+system temporary folder). Only the tune half (even ids) is meant for this harness: the report half is measured with
+``assistant eval --set rgb --half report`` alone, never looked at item by item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from assistant.answering import AnswerEvent, AnswerWriter  # noqa: E402
+from assistant.evidence import select_evidence  # noqa: E402
+from assistant.grounding import GroundingChecker  # noqa: E402
+from assistant.providers import ChatBackend, chat_backend, embedding_backend  # noqa: E402
+from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbRecord, load_rgb  # noqa: E402
+from assistant.schemas import Answer, RetrievalInfo, RetrievedChunk  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.store import ArticleStore  # noqa: E402
+from bench.common import machine, report  # noqa: E402
+
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "assistant-rgb-select"
+RUNS = ("mixed", "negative")
+
+
+class CachedEmbeddings(Embeddings):
+    """MiniLM with every vector kept by text (and saved to the cache), so rescoring embeds nothing twice."""
+
+    def __init__(self, inner: Embeddings, path: Path) -> None:
+        self.inner = inner
+        self.path = path
+        self.vectors: dict[str, list[float]] = {}
+        if path.is_file():
+            data = np.load(path, allow_pickle=False)
+            self.vectors = dict(zip(data["texts"].tolist(), data["vectors"].tolist(), strict=True))
+        self.dirty = False
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts``, embedding only the ones not seen yet."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.inner.embed_documents(missing), strict=True))
+            self.dirty = True
+        return [self.vectors[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query's vector (MiniLM embeds queries and documents alike)."""
+        return self.embed_documents([text])[0]
+
+    def save(self) -> None:
+        """Write the vectors whole (temporary file renamed into place)."""
+        if not self.dirty:
+            return
+        texts = list(self.vectors)
+        partial = self.path.with_name(self.path.name + ".part.npz")
+        np.savez(partial, texts=np.array(texts), vectors=np.array([self.vectors[t] for t in texts]))
+        partial.replace(self.path)
+
+
+def build(settings: Settings, records: Sequence[RgbRecord], cache: Path) -> int:
+    """Run ingestion and retrieval for each record's two runs; write the chunks the answer path would get."""
+    embedding = embedding_backend(settings)
+    chat = chat_backend(settings)
+    checker = GroundingChecker(embeddings=embedding.embeddings)
+    items = []
+    for done, record in enumerate(records, start=1):
+        for run in RUNS:
+            passages = [*record.positive, *record.negative] if run == "mixed" else record.negative
+            items.append({"id": record.id, "run": run, "query": record.query, "answer": record.parts(),
+                          **_retrieve(record.query, passages, settings, embedding, chat, checker)})
+        print(f"\rretrieved {done}/{len(records)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = cache / "items.json.part"
+    partial.write_text(json.dumps(items), encoding="utf-8")
+    partial.replace(cache / "items.json")
+    return len(items)
+
+
+def _retrieve(query: str, passages: Sequence[str], settings: Settings, embedding: object, chat: ChatBackend,
+              checker: GroundingChecker) -> dict[str, object]:
+    """What ``Assistant.ask_stream`` hands ``AnswerWriter``: the same steps, on a fresh store of ``passages``."""
+    from assistant.providers import EmbeddingBackend
+
+    assert isinstance(embedding, EmbeddingBackend)
+    with tempfile.TemporaryDirectory(prefix="assistant-rgb-") as tmp:
+        folder = Path(tmp)
+        for i, text in enumerate(passages):
+            if text.strip():
+                (folder / f"passage_{i:02d}.txt").write_text(" ".join(text.split()) + "\n", encoding="utf-8")
+        store = ArticleStore.ephemeral(embeddings=embedding.embeddings, embedding_model=embedding.name,
+                                       dimension=embedding.dimension, name="rgb")
+        with Assistant(settings=settings, store=store, embedding=embedding, chat=chat, checker=checker) as bot:
+            bot.ingest([folder])
+            # the same steps as ask_stream
+            found = bot._withhold_flagged(bot.retriever.retrieve(query, k=bot.answer_k))
+            gated = not found.chunks or (found.best_similarity < bot.min_relevance and found.best_coverage < 0.5)
+            chunks = [] if gated else bot._pack(query, found.chunks)[0]
+    info = RetrievalInfo(query=query, candidates=found.candidates, best_similarity=found.best_similarity,
+                         best_coverage=found.best_coverage, used=len(chunks))
+    return {"gated": gated, "info": info.model_dump(mode="json"),
+            "chunks": [c.model_dump(mode="json") for c in chunks]}
+
+
+def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: ChatBackend,
+          *, show: bool = False) -> dict[str, object]:
+    """The extractive answer path on every cached item; the eval's figures and the evidence's hit rates."""
+    writer = AnswerWriter(chat=chat, checker=GroundingChecker(embeddings=embeddings), embeddings=embeddings,
+                          style="extractive")
+    tally = {"questions": 0, "correct": 0, "answered": 0, "rejected": 0, "wrong_cited": 0, "negatives": 0,
+             "top1": 0, "top3": 0}
+    for item in items:
+        record = RgbRecord(id=int(str(item["id"])), query=str(item["query"]), answer=item["answer"],  # type: ignore[arg-type]
+                           fakeanswer="", positive=[], positive_wrong=[], negative=[])
+        chunks = [RetrievedChunk.model_validate(c) for c in item["chunks"]]  # type: ignore[attr-defined]
+        answer = _answer(writer, record.query, chunks, RetrievalInfo.model_validate(item["info"]))
+        if item["run"] == "mixed":
+            tally["questions"] += 1
+            right = not answer.abstained and record.found_in(answer.answer)
+            tally["correct"] += right
+            tally["answered"] += not answer.abstained
+            picked = select_evidence(record.query, chunks, embeddings=embeddings, limit=3,
+                                     weights=None) if chunks else []
+            tally["top1"] += bool(picked) and record.found_in(picked[0].text)
+            tally["top3"] += any(record.found_in(p.text) for p in picked)
+            if show and not right:
+                print(f"MISS  {record.id:3d} {record.query!r} want={record.parts()} got={_short(answer)}")
+        else:
+            tally["negatives"] += 1
+            tally["rejected"] += answer.abstained
+            wrong = not answer.abstained and bool(answer.citations) and not record.found_in(answer.answer)
+            tally["wrong_cited"] += wrong
+            if show and wrong:
+                print(f"WRONG {record.id:3d} {record.query!r} got={_short(answer)}")
+    n, m = max(tally["questions"], 1), max(tally["negatives"], 1)
+    return {"questions": tally["questions"], "accuracy": round(tally["correct"] / n, 3),
+            "mixed_answer_rate": round(tally["answered"] / n, 3),
+            "negative_rejection": round(tally["rejected"] / m, 3),
+            "wrong_with_citation_per_100": round(100 * tally["wrong_cited"] / m, 1),
+            "evidence_top1_holds_answer": round(tally["top1"] / n, 3),
+            "evidence_top3_holds_answer": round(tally["top3"] / n, 3)}
+
+
+def _answer(writer: AnswerWriter, query: str, chunks: list[RetrievedChunk], info: RetrievalInfo) -> Answer:
+    if not chunks:
+        return Answer(question=query, answer="", abstained=True, model="-", retrieval=info)
+    for event in writer.events(query, query, chunks, info):
+        if isinstance(event, AnswerEvent):
+            return event.answer
+    raise AssertionError("the answer path ended without an answer")
+
+
+def _short(answer: Answer) -> str:
+    return f"ABSTAIN ({answer.note})" if answer.abstained else repr(answer.answer[:160])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rgb-file", type=Path, default=ROOT / DEFAULT_RGB_FILE)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"cache folder (default {DEFAULT_CACHE})")
+    parser.add_argument("--half", choices=["tune", "report"], default="tune",
+                        help="tune (default); report only to build the cache, never to look at failures")
+    parser.add_argument("--build", action="store_true", help="(re)run ingestion and retrieval into the cache")
+    parser.add_argument("--top-k", type=int, help="chunks retrieved per question (default: the local model's)")
+    parser.add_argument("--show-failures", action="store_true", help="print each miss (refused for --half report)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    args = parser.parse_args()
+    if args.show_failures and args.half == "report":
+        parser.error("--show-failures is for the tune half only")
+    cache = args.cache / (args.half if args.top_k is None else f"{args.half}-k{args.top_k}")
+    started = time.perf_counter()
+    if args.build:
+        records = [r for r in load_rgb(args.rgb_file) if r.half == args.half]
+        build(Settings(llm="local", embeddings="local", top_k=args.top_k), records, cache)
+    items_file = cache / "items.json"
+    if not items_file.is_file():
+        print(f"error: no cache at {items_file}; run with --build first", file=sys.stderr)
+        return 2
+    built = time.perf_counter()
+    items = json.loads(items_file.read_text(encoding="utf-8"))
+    embeddings = CachedEmbeddings(embedding_backend(Settings(embeddings="local")).embeddings,
+                                  cache / "vectors.npz")
+    chat = chat_backend(Settings(llm="fake", embeddings="local"))
+    figures = score(items, embeddings, chat, show=args.show_failures)
+    embeddings.save()
+    figures.update({"half": args.half, "build_seconds": round(built - started, 1),
+                    "score_seconds": round(time.perf_counter() - built, 1), "machine": machine()})
+    report(figures, as_json=args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""bench/rgb_select.py: its scoring of cached retrievals, and its command line, on made-up items (no RGB text)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from assistant.fakes import HashingEmbeddings
+from assistant.providers import chat_backend
+from assistant.schemas import RetrievalInfo, RetrievedChunk
+from assistant.settings import Settings
+from bench.rgb_select import CachedEmbeddings, score
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _item(run: str, *passages: str) -> dict[str, object]:
+    chunks = [RetrievedChunk(chunk_id=f"p{i}:0", article_id=f"p{i}", title=f"Passage {i}", text=t)
+              for i, t in enumerate(passages)]
+    return {"id": 2, "run": run, "query": "Who won the 2019 city marathon?", "answer": ["Ana Lima"], "gated": False,
+            "info": RetrievalInfo(query="q").model_dump(mode="json"),
+            "chunks": [c.model_dump(mode="json") for c in chunks]}
+
+
+def test_score_counts_right_answers_and_wrong_cited_ones(tmp_path: Path) -> None:
+    items = [
+        _item("mixed", "Ana Lima won the 2019 city marathon in record time.", "Ana Lima won the 2019 city marathon."),
+        _item("negative", "Tickets for the 2020 city marathon are on sale.", "The 2020 marathon route was changed."),
+    ]
+    embeddings = CachedEmbeddings(HashingEmbeddings(), tmp_path / "vectors.npz")
+    figures = score(items, embeddings, chat_backend(Settings(llm="fake", embeddings="fake")))
+    assert figures["accuracy"] == 1.0 and figures["negative_rejection"] == 1.0
+    assert figures["wrong_with_citation_per_100"] == 0.0
+    embeddings.save()
+    assert CachedEmbeddings(HashingEmbeddings(), tmp_path / "vectors.npz").vectors == embeddings.vectors
+
+
+def test_the_command_refuses_to_show_report_half_failures_and_needs_a_cache(tmp_path: Path) -> None:
+    script = str(ROOT / "bench" / "rgb_select.py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "OPENAI_"))}
+    refused = subprocess.run([sys.executable, script, "--half", "report", "--show-failures"], capture_output=True,
+                             text=True, env=env, timeout=120, check=False)
+    assert refused.returncode == 2 and "tune half only" in refused.stderr
+    missing = subprocess.run([sys.executable, script, "--cache", str(tmp_path), "--json"], capture_output=True,
+                             text=True, env=env, timeout=120, check=False)
+    assert missing.returncode == 2 and "--build" in missing.stderr
+    assert missing.stdout == ""  # no figures: the error alone, on stderr
