@@ -36,6 +36,7 @@ from assistant.evidence import (
     Style,
     Weights,
     check_draft,
+    fit_to_window,
     keyword_overlap,
     select_evidence,
     verbatim,
@@ -109,16 +110,17 @@ class AnswerWriter:
             yield AnswerEvent(answer=abstention(question, info, model=self.chat.name,
                                                 note="no sentence of the sources bears on the question"))
             return
-        if self.style == "extractive":
-            statement = None
-        else:
-            yield StageEvent(stage="writing")
-            drafting = write_draft(picked, task=f"Answer the question: {query}", chat=self.chat,
-                                   max_tokens=self.max_tokens)
-            raw = yield from _tokens(drafting)
-            yield StageEvent(stage="checking")
-            statement = check_draft(raw, picked, checker=self.checker, max_sentences=self.max_sentences,
-                                    keep_unsupported=self.keep_unsupported, fallback=False)
+        statement = None
+        if self.style != "extractive":
+            task = f"Answer the question: {query}"
+            fitting, dropped = fit_to_window(picked, task=task, chat=self.chat, max_tokens=self.max_tokens)
+            info = info.model_copy(update={"dropped_for_budget": dropped})
+            if fitting:  # else no evidence sentence fits the window: the verbatim path answers
+                yield StageEvent(stage="writing")
+                raw = yield from _tokens(write_draft(fitting, task=task, chat=self.chat, max_tokens=self.max_tokens))
+                yield StageEvent(stage="checking")
+                statement = check_draft(raw, fitting, checker=self.checker, max_sentences=self.max_sentences,
+                                        keep_unsupported=self.keep_unsupported, fallback=False)
         yield AnswerEvent(answer=self._final(question, query, info, pool, statement))
 
     def _final(

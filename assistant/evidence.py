@@ -25,6 +25,7 @@ from typing import Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer_types import AnswerType, answer_type, fits
@@ -40,6 +41,8 @@ from assistant.sentences import STOPWORDS, content_words, sentence_spans
 Style = Literal["extractive", "abstractive"]
 TokenSink = Callable[[str], None]
 _NAME_OR_NUMBER = re.compile(r"\b[A-Z][\w'’-]*|\b\d[\d,.:/]*\d\b|\b\d\b")
+WINDOW_MARGIN = 32  # tokens kept free for the chat template's own markers
+MESSAGE_OVERHEAD = 8  # tokens a chat template adds around each message
 
 
 class EvidenceSentence(BaseModel):
@@ -205,12 +208,35 @@ def condense(
     return check_draft(raw, evidence, checker=checker, max_sentences=max_sentences)
 
 
+def draft_messages(evidence: Sequence[EvidenceSentence], *, task: str) -> list[BaseMessage]:
+    """The condense prompt exactly as the model receives it."""
+    return load_prompt("condense").render(evidence=_numbered(evidence), task=" ".join(task.split()))
+
+
+def fit_to_window(
+    evidence: Sequence[EvidenceSentence], *, task: str, chat: ChatBackend, max_tokens: int
+) -> tuple[list[EvidenceSentence], int]:
+    """The best-ranked evidence whose condense prompt and reply fit the model's window, and how many were left out.
+
+    What is measured is the prompt that is sent, so a long sentence (a paragraph without a full stop) cannot push
+    the reply out of a small local window. Nothing fitting means the model is not asked at all.
+    """
+    kept = list(evidence)
+    budget = chat.context_window - max_tokens - WINDOW_MARGIN
+    while kept:
+        messages = draft_messages(kept, task=task)
+        if sum(chat.count_tokens(str(m.content)) + MESSAGE_OVERHEAD for m in messages) <= budget:
+            break
+        kept.pop()
+    return kept, len(evidence) - len(kept)
+
+
 def write_draft(
     evidence: Sequence[EvidenceSentence], *, task: str, chat: ChatBackend, max_tokens: int = 96
 ) -> Generator[str, None, str]:
     """The model's reply to the numbered evidence and ``task``, piece by piece; returns the whole reply,
     cut back to its last complete sentence when it ran out of tokens."""
-    messages = load_prompt("condense").render(evidence=_numbered(evidence), task=" ".join(task.split()))
+    messages = draft_messages(evidence, task=task)
     reply = yield from chat.stream_reply(messages, max_tokens=max_tokens)
     raw = str(reply.content)
     return drop_unfinished(raw) if reply.response_metadata.get("finish_reason") == "length" else raw

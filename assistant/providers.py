@@ -61,7 +61,6 @@ class ChatBackend:
     context_window: int
     count_tokens: TokenCounter
     top_k: int = 5  # sources per question; 3 for SmolLM2-135M, picked by trying 2, 3 and 5 on the seed questions
-    answer_prompt: str = "answer"  # small models do better copying the answering sentence than composing
     # A server's stream ends with a finish reason; a stream that stops without one was cut off in transit.
     reports_finish: bool = False
 
@@ -467,9 +466,7 @@ def chat_backend(settings: Settings) -> ChatBackend:
             max_tokens=settings.answer_max_tokens,
         )
         label = SMOLLM2_NAME if settings.local_model_path is None else path.name
-        return ChatBackend(
-            local, label, settings.local_n_ctx, local.count_tokens, top_k=3, answer_prompt="answer_extractive"
-        )
+        return ChatBackend(local, label, settings.local_n_ctx, local.count_tokens, top_k=3)
     from langchain_openai import ChatOpenAI
 
     model = ChatOpenAI(

@@ -115,8 +115,9 @@ class RetrievalInfo(_Strict):
 
     query: str = Field(description="The question as searched (after follow-up rewriting).")
     candidates: int = 0
-    used: int = Field(default=0, description="Chunks that fitted into the prompt.")
-    dropped_for_budget: int = 0
+    used: int = Field(default=0, description="Chunks whose sentences were searched for the evidence.")
+    dropped_for_budget: int = Field(default=0, description="Evidence sentences left out of the model's prompt "
+                                    "to fit its context window.")
     best_similarity: float = Field(default=0.0, description="Highest cosine similarity of a candidate.")
     best_coverage: float = Field(default=0.0, description="Highest share of question words found in one chunk.")
     chunk_ids: list[str] = Field(default_factory=list)

@@ -29,7 +29,7 @@ from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker
 from assistant.ingestion import IngestBatch, batch_threads_for
-from assistant.injection import as_data, safe_markdown
+from assistant.injection import safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
 from assistant.providers import ChatBackend, EmbeddingBackend, batch_threads, chat_backend, embedding_backend
@@ -54,15 +54,6 @@ Progress = Callable[[int, int, str], None]
 History = Sequence[tuple[str, str]]
 RELEVANCE_FLOORS = {"local": 0.25, "fake": 0.12, "openai": 0.25}
 ANSWER_SOURCES = 5  # at least this many sources a question (see Assistant.answer_k)
-
-
-def number_sources(chunks: Sequence[RetrievedChunk]) -> str:
-    """The sources block of the answer prompt: ``[n] text``, one chunk a line.
-
-    Titles are left out: small models copy them into answers as if they were findings. Each text is made one
-    line with the prompt's ``<sources>`` delimiters neutralised, so a source cannot close the data block.
-    """
-    return "\n".join(f"[{n}] {as_data(chunk.text)}" for n, chunk in enumerate(chunks, start=1))
 
 
 class Assistant:
@@ -256,18 +247,6 @@ class Assistant:
             return f"{history[-1][0]} {question}"
         return rewritten
 
-    def _pack(self, question: str, chunks: list[RetrievedChunk]) -> tuple[list[RetrievedChunk], int]:
-        """Drop the lowest-ranked chunks until the prompt and the answer fit the model's window."""
-        prompt = load_prompt(self.chat.answer_prompt)
-        budget = self.chat.context_window - self.settings.answer_max_tokens - 32
-        kept = list(chunks)
-        while kept:
-            messages = prompt.render(sources=number_sources(kept), question=question)
-            if sum(self.chat.count_tokens(str(m.content)) + 8 for m in messages) <= budget:
-                break
-            kept.pop()
-        return kept, len(chunks) - len(kept)
-
     def ask(
         self,
         question: str,
@@ -312,12 +291,8 @@ class Assistant:
         if not found.chunks or (found.best_similarity < self.min_relevance and found.best_coverage < 0.5):
             yield AnswerEvent(answer=self._abstain(question, info, note="nothing stored is about this question"))
             return
-        chunks, dropped = self._pack(query, found.chunks)
-        info = info.model_copy(update={"used": len(chunks), "dropped_for_budget": dropped,
-                                       "chunk_ids": [c.chunk_id for c in chunks]})
-        if not chunks:
-            yield AnswerEvent(answer=self._abstain(question, info, note="no source fits the model's context window"))
-            return
+        chunks = found.chunks  # only their best sentences reach the model, fitted to its window there
+        info = info.model_copy(update={"used": len(chunks)})
         writer = AnswerWriter(chat=self.chat, checker=self.checker, embeddings=self.embedding.embeddings,
                               style=self.settings.resolved_answer_style(),
                               keep_unsupported=self.settings.grounding_policy == "flag")
@@ -494,4 +469,4 @@ class Assistant:
         return self.checker.check(text, sources)
 
 
-__all__ = ["Assistant", "AssistantError", "number_sources"]
+__all__ = ["Assistant", "AssistantError"]

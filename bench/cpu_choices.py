@@ -67,8 +67,8 @@ def answer_seconds(threads: int, repeats: int) -> float:
     from assistant.providers import LlamaCppChat, smollm2_path
 
     model = LlamaCppChat(model_path=str(smollm2_path()), max_tokens=64, n_threads=threads)
-    sources = "[1] " + " ".join(SEED.read_text(encoding="utf-8")[:1500].split())
-    messages = load_prompt("answer_extractive").render(sources=sources, question=QUESTION)
+    evidence = "[1] " + " ".join(SEED.read_text(encoding="utf-8")[:1500].split())
+    messages = load_prompt("condense").render(evidence=evidence, task=f"Answer the question: {QUESTION}")
     def answer() -> None:
         model.llama().reset()  # no reuse of the previous run's evaluated prompt
         model.invoke(messages)

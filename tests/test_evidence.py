@@ -11,10 +11,14 @@ from langchain_core.messages import AIMessage
 from assistant import tokens
 from assistant.answer_types import answer_type, fits, focus_noun, unfit_reason
 from assistant.evidence import (
+    MESSAGE_OVERHEAD,
+    WINDOW_MARGIN,
     EvidenceSentence,
     added_names_or_numbers,
     check_draft,
     condense,
+    draft_messages,
+    fit_to_window,
     keyword_overlap,
     select_evidence,
     split_evidence,
@@ -312,3 +316,21 @@ def test_a_changed_relation_fails_against_the_cited_sentence(
     assert failed and "relation changed" in failed[0].reason
     kept = check_draft(source.rstrip(".") + " [1].", evidence, checker=checker)
     assert not kept.fallback and kept.label == "supported"
+
+
+def test_evidence_is_fitted_to_the_window_by_the_prompt_that_is_sent() -> None:
+    picked = split_evidence(CHUNKS)[:3]
+    task = f"Answer the question: {AREAS_QUESTION}"
+
+    def cost(evidence: Sequence[EvidenceSentence]) -> int:
+        return sum(tokens.count_tokens(str(m.content)) + MESSAGE_OVERHEAD
+                   for m in draft_messages(evidence, task=task))
+
+    roomy = _chat()
+    assert fit_to_window(picked, task=task, chat=roomy, max_tokens=96) == (picked, 0)
+    window = cost(picked[:1]) + 96 + WINDOW_MARGIN  # room for the best sentence alone
+    small = ChatBackend(roomy.model, "scripted", window, tokens.count_tokens)
+    assert cost(picked) > cost(picked[:1])
+    assert fit_to_window(picked, task=task, chat=small, max_tokens=96) == (picked[:1], len(picked) - 1)
+    tiny = ChatBackend(roomy.model, "scripted", window - 1, tokens.count_tokens)
+    assert fit_to_window(picked, task=task, chat=tiny, max_tokens=96) == ([], len(picked))

@@ -24,11 +24,11 @@ def test_hashing_embeddings_are_deterministic_and_lexical() -> None:
 
 
 def _prompt(question: str) -> str:
-    sources = (
-        "[1] (A) Hezbollah launched over 100 Katyusha rockets. The weather was mild.\n"
-        "[2] (B) Israeli jets struck Khiam and Bint Jbeil in southern Lebanon."
+    evidence = (
+        "[1] Hezbollah launched over 100 Katyusha rockets. The weather was mild.\n"
+        "[2] Israeli jets struck Khiam and Bint Jbeil in southern Lebanon."
     )
-    return "\n".join(str(m.content) for m in load_prompt("answer").render(sources=sources, question=question))
+    return "\n".join(str(m.content) for m in load_prompt("condense").render(evidence=evidence, task=question))
 
 
 def test_fake_chat_quotes_the_best_source_and_cites_it() -> None:

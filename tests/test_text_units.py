@@ -85,10 +85,10 @@ def test_tiktoken_vocabularies_load_offline_and_match_tiktoken_ids() -> None:
 
 
 def test_prompt_files_load_and_render_braces_verbatim() -> None:
-    prompt = load_prompt("answer")
-    assert prompt.variables == {"sources", "question"}
-    messages = prompt.render(sources="[1] (T) a {question} b", question="What is {context}?")
-    assert "[1] (T) a {question} b" in str(messages[-1].content)
+    prompt = load_prompt("condense")
+    assert prompt.variables == {"evidence", "task"}
+    messages = prompt.render(evidence="[1] a {task} b", task="What is {context}?")
+    assert "[1] a {task} b" in str(messages[-1].content)
     assert "What is {context}?" in str(messages[-1].content)
     assert load_prompt("rewrite").variables == {"history", "question"}
 
@@ -108,8 +108,8 @@ def test_prompt_variable_mismatches_are_errors(text: str) -> None:
 
 
 def test_render_refuses_missing_or_extra_values() -> None:
-    prompt = load_prompt("answer")
+    prompt = load_prompt("condense")
     with pytest.raises(ConfigError):
-        prompt.render(sources="x")
+        prompt.render(evidence="x")
     with pytest.raises(ConfigError):
-        prompt.render(sources="x", question="y", extra="z")
+        prompt.render(evidence="x", task="y", extra="z")
