@@ -105,6 +105,7 @@ _NUMBER = re.compile(
     r"|\b(?P<word>[a-z]+)\b(?:[\s-]+(?P<mag2>hundred|thousand|million|billion)\b)?",
     re.IGNORECASE,
 )
+TOKEN = _TOKEN  # the word pattern, shared with assistant.claims_relations
 _APPROX_BEFORE = re.compile(r"(?:" + "|".join(re.escape(a) for a in APPROX) + r")\s+$", re.IGNORECASE)
 
 
@@ -236,7 +237,7 @@ def profile(text: str) -> Profile:
         if word[0].isupper() and not any(low in words for words in _NOT_NAMES):
             name = re.sub(r"['\u2019]s$", "", word)
             # A capitalised sentence opener may be a name or just grammar: the sources decide.
-            initial = _sentence_initial(text, match.start())
+            initial = sentence_initial(text, match.start())
             item = Item("entity", s, name, pos=len(prof.content) - 1)
             (prof.maybe if initial else prof.items).append(item)
     for item, start in [*_quantities(text), *_dates(tokens)]:
@@ -244,7 +245,7 @@ def profile(text: str) -> Profile:
     return prof
 
 
-def _sentence_initial(text: str, start: int) -> bool:
+def sentence_initial(text: str, start: int) -> bool:
     """True for a capitalised word that opens a sentence or a quote (capitalised for grammar, not as a name)."""
     before = text[:start].rstrip(" \"'\u201c\u2018(")
     return not before or before[-1] in ".!?:\n"

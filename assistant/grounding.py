@@ -27,6 +27,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.claims_checks import Index, Problem, Profile, find_problems, profile
+from assistant.claims_relations import relation_problems
 from assistant.schemas import Claim, Evidence, GroundingReport, Label, SourceText
 from assistant.sentences import sentence_spans
 
@@ -54,6 +55,7 @@ class Thresholds(BaseModel):
     )
     max_novel_share: float = Field(default=0.34, ge=0, le=1, description="Share of words no source has.")
     clause_novel_share: float = Field(default=0.6, ge=0, le=1, description="The same for one clause.")
+    relations: bool = Field(default=True, description="Run the relation checks (assistant.claims_relations).")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class GroundingChecker:
         problems = find_problems(mine, best.unit.profile, index, min_context=self.thresholds.min_context,
                                  swap_context=self.thresholds.swap_context)
         problems += self._novelty(claim, mine, index)
+        if self.thresholds.relations:
+            text, prof = self._closest_sentence(mine, best.unit, index)
+            problems += relation_problems(claim, text, mine, prof, index)
         floor = self.thresholds.min_alignment if self.embeddings else self.thresholds.min_alignment_lexical
         if best.score < floor:  # nothing aligns: no evidence can contradict the claim either
             problems = [Problem("unsupported", f"no source sentence matches (alignment {best.score:.2f})")]
@@ -132,6 +137,20 @@ class GroundingChecker:
         reason = "; ".join(p.reason for p in problems)
         evidence = _evidence(best.unit, sources)
         return Claim(text=claim, label=label, score=round(score, 4), evidence=evidence, reason=reason)
+
+    def _closest_sentence(self, mine: Profile, unit: _Unit, index: Index) -> tuple[str, Profile]:
+        """The sentence of a two-sentence window that shares most of the claim's words (the unit if a sentence).
+
+        The relation checks compare a claim with one sentence: a claim whose parts come from two sentences
+        ("set a record" from one, "for Leeds in 2010" from the next) says what neither sentence says.
+        """
+        spans = sentence_spans(unit.text)
+        if len(spans) < 2:
+            return unit.text, unit.profile
+        texts = [unit.text[s:e] for s, e in spans]
+        profiles = [self._profile(t) for t in texts]
+        best = max(range(len(texts)), key=lambda n: index.share(mine.content, profiles[n].stems))
+        return texts[best], profiles[best]
 
     def _novelty(self, claim: str, mine: Profile, index: Index) -> list[Problem]:
         """Words no source has: a claim, or one of its clauses, made mostly of them is not from the sources."""

@@ -1,0 +1,120 @@
+"""The checker's relation blind spots: an added party, a changed relation, facts fused across sentences.
+
+Each case that must be refused was supported before ``assistant.claims_relations`` (the ablation
+``Thresholds(relations=False)`` shows it); each near miss is a faithful claim that must stay supported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.claims_relations import tokens
+from assistant.grounding import GroundingChecker, Thresholds
+from assistant.providers import MiniLMEmbeddings
+from assistant.schemas import SourceText
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_1ad185ed54b8e960.txt"
+CIVILIANS = (
+    "Israeli jets carried out airstrikes in Lebanon's Bekaa Valley for a second consecutive day, resulting in the"
+    " death of two Hezbollah fighters and Lebanese civilians."
+)
+SUMMIT = "The foreign ministry announced on May 3 that the summit will be held in June in Geneva."
+ARREST = "The police said on Monday that the suspect had been arrested in Leeds."
+DEBUT = "Smith made his debut for Leeds in 2010. He later set a club record with 40 goals in 2014."
+MEETING = "Hezbollah leader Hassan Nasrallah met Hamas official Khalil al-Hayya in Beirut on Tuesday."
+STRIKE = "Israel struck Hezbollah in the Bekaa Valley on Tuesday."
+KILLED = (
+    "Israeli strikes killed two Hezbollah members in the village of Khiam on Tuesday. Aid groups said Lebanese"
+    " civilians fled their homes in the south."
+)
+SIGNED = "The deal was signed by Israel and Egypt in Washington."
+
+# (claim, source; None for the seed article, what it gets wrong, words the reason must carry)
+REFUSED = [
+    (CIVILIANS, None, "party added from another sentence", "civilians"),
+    ("Israeli strikes killed two Hezbollah members and Lebanese civilians.", KILLED, "party added", "civilians"),
+    ("The summit was held on May 3.", SUMMIT, "announcement date as event date", "announced"),
+    ("The suspect was arrested on Monday.", ARREST, "announcement date as event date", "monday"),
+    ("The summit was held in Geneva.", SUMMIT, "future event told as done", "will"),
+    ("Smith set a record for Leeds in 2010.", DEBUT, "debut given as a record", "debut"),
+    ("Hamas leader Hassan Nasrallah met a top Hamas official.", None, "role moved to another group", "hezbollah"),
+    ("Hezbollah leader Khalil al-Hayya met Hamas official Hassan Nasrallah.", MEETING, "role moved", "khalil"),
+    ("Hezbollah struck Israel in the Bekaa Valley.", STRIKE, "agent and patient swapped", "swapped"),
+]
+KEPT = [
+    ("Israeli jets carried out airstrikes in Lebanon's Bekaa Valley, killing two members of the Iran-backed group.",
+     None, "paraphrase of the cited sentence"),
+    ("The Israeli military targeted military compounds in Khiam and Bint Jubayl.", None, "name in another form"),
+    ("The deal was signed by the Egyptians and the Israelis.", SIGNED, "demonym for the country"),
+    ("The ministry announced on 3 May that the summit will be held in Geneva in June.", SUMMIT, "date respelt"),
+    ("The summit will take place in Geneva in June, the ministry said on May 3.", SUMMIT, "reported, not done"),
+    ("Police said on Monday the suspect had been arrested in Leeds.", ARREST, "announcement kept as such"),
+    ("Smith debuted for Leeds in 2010.", DEBUT, "the debut, in another form"),
+    ("Smith, who made his debut for Leeds in 2010, set a club record in 2014.", DEBUT, "two sentences, faithfully"),
+    ("Hezbollah leader Hassan Nasrallah met a top Hamas official.", None, "title as written"),
+    ("Hezbollah chief Hassan Nasrallah met Hamas official Khalil al-Hayya in Beirut.", MEETING, "title paraphrased"),
+    ("Hezbollah was struck by Israel in the Bekaa Valley.", STRIKE, "passive voice"),
+    ("Israeli jets struck Hezbollah in the Bekaa Valley.", STRIKE, "demonym agent"),
+]
+
+
+def _sources(text: str | None) -> list[SourceText]:
+    return [SourceText(id="s", text=text if text is not None else SEED.read_text(encoding="utf-8"))]
+
+
+@pytest.fixture(scope="module")
+def lexical() -> GroundingChecker:
+    return GroundingChecker()
+
+
+@pytest.fixture(scope="module")
+def semantic() -> GroundingChecker:
+    return GroundingChecker(embeddings=MiniLMEmbeddings())
+
+
+@pytest.mark.parametrize(("claim", "source", "error", "word"), REFUSED, ids=[r[2] for r in REFUSED])
+def test_blind_spot_is_refused_with_a_reason(
+    lexical: GroundingChecker, claim: str, source: str | None, error: str, word: str
+) -> None:
+    verdict = lexical.verdict(claim, _sources(source))
+    assert verdict.label != "supported", f"{error} slipped through: {claim}"
+    assert word in verdict.reason.lower(), verdict.reason
+
+
+@pytest.mark.parametrize(("claim", "source", "error", "word"), REFUSED, ids=[r[2] for r in REFUSED])
+def test_the_relation_checks_are_what_refuses_it(claim: str, source: str | None, error: str, word: str) -> None:
+    before = GroundingChecker(thresholds=Thresholds(relations=False))
+    assert before.verdict(claim, _sources(source)).label == "supported", "not a blind spot of the item checks"
+
+
+@pytest.mark.parametrize(("claim", "source", "case"), KEPT, ids=[k[2] for k in KEPT])
+def test_near_miss_stays_supported(lexical: GroundingChecker, claim: str, source: str | None, case: str) -> None:
+    verdict = lexical.verdict(claim, _sources(source))
+    assert verdict.label == "supported", f"{case}: {verdict.reason}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("claim", "source", "error", "word"), REFUSED[:3], ids=[r[2] for r in REFUSED[:3]])
+def test_blind_spot_is_refused_with_minilm_alignment(
+    semantic: GroundingChecker, claim: str, source: str | None, error: str, word: str
+) -> None:
+    assert semantic.verdict(claim, _sources(source)).label != "supported"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("claim", "source", "case"), KEPT[:4], ids=[k[2] for k in KEPT[:4]])
+def test_near_miss_stays_supported_with_minilm_alignment(
+    semantic: GroundingChecker, claim: str, source: str | None, case: str
+) -> None:
+    verdict = semantic.verdict(claim, _sources(source))
+    assert verdict.label == "supported", f"{case}: {verdict.reason}"
+
+
+def test_tokens_mark_names_clauses_and_sentence_openers() -> None:
+    found = tokens("Israel struck Hezbollah, and Lebanon said so.", names={"israel"})
+    assert [(t.low, t.name) for t in found if not t.stop] == [
+        ("israel", True), ("struck", False), ("hezbollah", True), ("lebanon", True),
+    ]
+    assert found[0].clause == found[2].clause < found[-1].clause
