@@ -322,9 +322,15 @@ def items_match(claim: Item, other: Item) -> bool:
 class Index:
     """The sources as the checks see them: one profile of everything, one per sentence or window."""
 
-    def __init__(self, whole: Profile, sentences: Sequence[Profile]) -> None:
+    def __init__(self, whole: Profile, sentences: Sequence[Profile], singles: Sequence[Profile] | None = None) -> None:
+        """``sentences`` are every alignable unit (windows too); ``singles`` the sentences alone, when they differ.
+
+        A fact taken from another sentence is checked against ``singles``: a window of two sentences would
+        let a name of one vouch for the event of the other.
+        """
         self.whole = whole
         self.sentences = list(sentences)
+        self.singles = list(singles) if singles is not None else self.sentences
         self.names = whole.names()
         self._forms: dict[str, frozenset[str]] = {}
         self._postings: dict[str, list[int]] | None = None
@@ -399,7 +405,7 @@ def _item_problems(
         # value: a swap, whatever other sentences say (e.g. "Hamas" put where the evidence says "Hezbollah").
         same_slot = bool(rivals) and index.share(context, evidence.stems) >= swap_context
         if not same_slot and any(
-            _holds(item, s, index) and index.share(context, s.stems) >= min_context for s in index.sentences
+            _holds(item, s, index) and index.share(context, s.stems) >= min_context for s in index.singles
         ):
             continue
         if rivals:

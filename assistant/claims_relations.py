@@ -60,6 +60,7 @@ _SYMMETRIC = frozenset(stem(w) for w in "meet met talk clash agree negotiate exc
 class Token:
     """A word of a text with what the relation checks need: its stem, whether it names something, its clause."""
 
+    text: str
     low: str
     stem: str
     name: bool
@@ -83,11 +84,12 @@ def tokens(text: str, names: set[str]) -> list[Token]:
         s = stem(word)
         capital = word[0].isupper() and not any(low in group for group in _NOT_NAMES) and low not in STOPWORDS
         name = capital and (not sentence_initial(text, match.start()) or s in names)
-        out.append(Token(low, s, name, word[0].isupper(), low in STOPWORDS or len(low) < 2, clause, match.start()))
+        stop = low in STOPWORDS or len(low) < 2
+        out.append(Token(word, low, s, name, word[0].isupper(), stop, clause, match.start()))
     return out
 
 
-def relation_problems(claim: str, evidence: str, mine: Profile, theirs: Profile, index: Index) -> list[Problem]:
+def changed_relations(claim: str, evidence: str, mine: Profile, theirs: Profile, index: Index) -> list[Problem]:
     """Every relation the claim states that its aligned evidence does not (the checks run in a fixed order)."""
     names = index.names | {t.stem for t in tokens(claim, index.names) if t.name}
     names |= {t.stem for t in tokens(evidence, names) if t.name}  # a name that opens both texts stays unknown
@@ -117,7 +119,7 @@ def _added_party(ours: list[Token], source: list[Token], evidence: Profile, inde
             continue
         phrase = _noun_phrase(ours, i + 1)
         if phrase and not _backed(phrase[-1], evidence, index):
-            words = " ".join(t.low for t in phrase)
+            words = " ".join(t.text for t in phrase)
             return [Problem("unsupported", f"adds '{words}', which the evidence does not name")]
     return []
 
@@ -160,8 +162,8 @@ def _announcement_date(ours: list[Token], source: list[Token], evidence: Profile
     for i in _date_positions(ours):
         verb = announced.get(_month_or_day(ours[i]))
         if verb and not _dated_event_in_evidence(ours, source, i):
-            when = " ".join(t.low for t in ours[i : i + 2])
-            return [Problem("contradicted", f"'{when}' is when it was {verb}, not when it happened")]
+            when = " ".join(t.text for t in ours[i : i + 2])
+            return [Problem("contradicted", f"relation changed: {when} is when it was {verb}, not when it happened")]
     return []
 
 
@@ -206,7 +208,7 @@ def _future_as_done(ours: list[Token], source: list[Token], evidence: Profile, i
         before = [t.low for t in ours[max(0, i - 2) : i]]
         past = any(w in _PAST_AUX for w in before) or tok.low.endswith("ed") or tok.low in IRREGULAR
         if past and not any(w in _FUTURE or w == "to" for w in before):
-            return [Problem("contradicted", f"the evidence says '{tok.stem}' will happen, the claim says it did")]
+            return [Problem("contradicted", f"relation changed: '{tok.text}' is what the evidence says will happen")]
     return []
 
 
@@ -243,7 +245,7 @@ def _titles(toks: Sequence[Token]) -> list[_Title]:
             person.append(toks[k].stem)
             k += 1
         if person:
-            words = " ".join(re.sub(r"['\u2019]s$", "", t.low) for t in toks[j + 1 : k] if not t.stop)
+            words = " ".join(re.sub(r"['\u2019]s$", "", t.text) for t in toks[j + 1 : k] if not t.stop)
             out.append(_Title(tuple(group), tok.stem, tuple(person), words))
     return out
 
@@ -260,11 +262,11 @@ def _role_moved(ours: list[Token], source: list[Token], evidence: Profile, index
         if title.group and same_person and all(t.group and not _overlap(t.group, title.group, index)
                                                for t in same_person):
             says = _said(same_person[0])
-            return [Problem("contradicted", f"role moved: the evidence says '{says}'")]
+            return [Problem("contradicted", f"relation changed: the evidence says '{says}'")]
         same_role = [t for t in theirs if t.role == title.role and _groups_agree(t, title, index)]
         if not same_person and same_role and _named_elsewhere(title.person, source, index):
             says = _said(same_role[0])
-            return [Problem("contradicted", f"role moved to another person: the evidence says '{says}'")]
+            return [Problem("contradicted", f"relation changed: the evidence says '{says}'")]
     return []
 
 
@@ -318,7 +320,8 @@ def _roles_swapped(ours: list[Token], source: list[Token], evidence: Profile, in
             continue
         for a, v, p in same:
             if _eq(a, patient, forms) and _eq(p, agent, forms):
-                return [Problem("contradicted", f"agent and patient swapped: the evidence says {a} {v} {p}")]
+                said = f"{a} {v} {p}"
+                return [Problem("contradicted", f"relation changed: agent and patient swapped (the evidence: {said})")]
     return []
 
 
@@ -358,7 +361,8 @@ def _substituted(ours: list[Token], source: list[Token], evidence: Profile, inde
             if all(t.name or t.low.isdigit() for t in gap + theirs_gap):
                 break  # names and numbers are the item checks' business
             if len(gap) >= 2 and not any(_backed(t, evidence, index) for t in gap) and _lifted(gap, index):
-                said = " ".join(t.low for t in theirs_gap)
-                return [Problem("unsupported", f"'{' '.join(t.low for t in gap)}' where the evidence says '{said}'")]
+                said = " ".join(t.text for t in theirs_gap)
+                mine_ = " ".join(t.text for t in gap)
+                return [Problem("unsupported", f"relation changed: '{mine_}' where the evidence says '{said}'")]
             break
     return []

@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.claims_checks import Index, Problem, Profile, find_problems, profile
-from assistant.claims_relations import relation_problems
+from assistant.claims_relations import changed_relations
 from assistant.schemas import Claim, Evidence, GroundingReport, Label, SourceText
 from assistant.sentences import sentence_spans
 
@@ -67,6 +67,7 @@ class _Unit:
     end: int
     text: str
     profile: Profile
+    single: bool = True  # one sentence, not a window of two
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,13 @@ class GroundingChecker:
 
     def _judge(self, claim: str, best: _Alignment, index: Index, sources: Sequence[SourceText]) -> Claim:
         mine = self._profile(claim)
-        problems = find_problems(mine, best.unit.profile, index, min_context=self.thresholds.min_context,
+        text, closest = self._closest_sentence(mine, best.unit, index)
+        facts = closest if self.thresholds.relations else best.unit.profile
+        problems = find_problems(mine, facts, index, min_context=self.thresholds.min_context,
                                  swap_context=self.thresholds.swap_context)
         problems += self._novelty(claim, mine, index)
         if self.thresholds.relations:
-            text, prof = self._closest_sentence(mine, best.unit, index)
-            problems += relation_problems(claim, text, mine, prof, index)
+            problems += changed_relations(claim, text, mine, closest, index)
         floor = self.thresholds.min_alignment if self.embeddings else self.thresholds.min_alignment_lexical
         if best.score < floor:  # nothing aligns: no evidence can contradict the claim either
             problems = [Problem("unsupported", f"no source sentence matches (alignment {best.score:.2f})")]
@@ -208,13 +210,14 @@ class GroundingChecker:
             whole = Profile()
             for text in key:
                 whole = whole.merged(self._profile(text))
-            cached = self._indexes[key] = (units, Index(whole, [u.profile for u in units]))
+            singles = [u.profile for u in units if u.single]
+            cached = self._indexes[key] = (units, Index(whole, [u.profile for u in units], singles))
         return cached
 
     def _source_units(self, text: str) -> list[_Unit]:
         singles = [_Unit(text, s, e, text[s:e], self._profile(text[s:e])) for s, e in sentence_spans(text)]
         pairs = [
-            _Unit(text, a.start, b.end, text[a.start : b.end], a.profile.merged(b.profile))
+            _Unit(text, a.start, b.end, text[a.start : b.end], a.profile.merged(b.profile), single=False)
             for a, b in itertools.pairwise(singles)
         ]
         return singles + pairs
