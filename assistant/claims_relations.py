@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from assistant.claims_checks import (
     IRREGULAR,
@@ -70,8 +71,20 @@ class Token:
     start: int
 
 
-def tokens(text: str, names: set[str]) -> list[Token]:
+def tokens(text: str, names: set[str] | frozenset[str]) -> list[Token]:
     """Words of ``text`` in order; ``names`` (the sources' proper names) decides capitalised sentence openers."""
+    return [replace(t, name=True) if t.stem in names and t.capital and not t.name and _nameable(t) else t
+            for t in _read(text)]
+
+
+def _nameable(tok: Token) -> bool:
+    return not any(tok.low in group for group in _NOT_NAMES) and not tok.stop
+
+
+@lru_cache(maxsize=4096)
+def _read(text: str) -> tuple[Token, ...]:
+    """The tokens with only the names a text shows by itself (capitalised inside a sentence); cached by text,
+    since the evidence sentences come back claim after claim."""
     out: list[Token] = []
     clause = 0
     prev_end = 0
@@ -81,12 +94,12 @@ def tokens(text: str, names: set[str]) -> list[Token]:
         if _CLAUSE_BREAK.search(text[prev_end : match.start()]):
             clause += 1
         prev_end = match.end()
-        s = stem(word)
-        capital = word[0].isupper() and not any(low in group for group in _NOT_NAMES) and low not in STOPWORDS
-        name = capital and (not sentence_initial(text, match.start()) or s in names)
         stop = low in STOPWORDS or len(low) < 2
-        out.append(Token(word, low, s, name, word[0].isupper(), stop, clause, match.start()))
-    return out
+        capital = word[0].isupper()
+        tok = Token(word, low, stem(word), False, capital, stop, clause, match.start())
+        name = capital and _nameable(tok) and not sentence_initial(text, match.start())
+        out.append(replace(tok, name=name))
+    return tuple(out)
 
 
 def changed_relations(claim: str, evidence: str, mine: Profile, theirs: Profile, index: Index) -> list[Problem]:

@@ -210,7 +210,7 @@ class GroundingChecker:
             whole = Profile()
             for text in key:
                 whole = whole.merged(self._profile(text))
-            singles = [u.profile for u in units if u.single]
+            singles = [u.profile for u in units if u.single] if self.thresholds.relations else None
             cached = self._indexes[key] = (units, Index(whole, [u.profile for u in units], singles))
         return cached
 
