@@ -54,6 +54,13 @@ _ROLES = frozenset(
 )
 _ROLE_MODIFIERS = frozenset("prime deputy foreign defence defense former vice acting interim senior top".split())
 _DETERMINERS = frozenset("the a an its their his her other several some many two three".split())
+_PEOPLE = frozenset(
+    stem(w)
+    for w in """civilians soldiers fighters militants troops children women men people residents officials members
+    workers police protesters demonstrators activists journalists students doctors patients victims passengers
+    citizens refugees staff employees players fans voters leaders hostages prisoners migrants settlers rebels
+    officers lawmakers ministers diplomats family families relatives supporters""".split()
+)
 _SYMMETRIC = frozenset(stem(w) for w in "meet met talk clash agree negotiate exchange face marry tie draw".split())
 
 
@@ -124,17 +131,23 @@ def _added_party(ours: list[Token], source: list[Token], evidence: Profile, inde
     "...the death of two Hezbollah fighters and Lebanese civilians" against a sentence that names only the
     two members: the civilians come from another sentence. Narrow on purpose: "and" must follow a content word
     of the same clause (a list, not a new clause), the added part is a short noun phrase (at most three words,
-    ending the clause or the sentence) and its last word, its head, is in no form in the evidence. A paraphrase
+    ending the clause or the sentence) whose last word, its head, is a name or a noun for people (civilians,
+    soldiers, officials), and the head is in no form in the evidence. A paraphrase
     of a list the evidence gives keeps its heads; a demonym or another form of a name is matched by stem.
     """
     for i, tok in enumerate(ours):
         if tok.low != "and" or i == 0 or ours[i - 1].stop or ours[i - 1].clause != tok.clause:
             continue
         phrase = _noun_phrase(ours, i + 1)
-        if phrase and not _backed(phrase[-1], evidence, index):
+        if phrase and _party(phrase[-1]) and not _backed(phrase[-1], evidence, index):
             words = " ".join(t.text for t in phrase)
             return [Problem("unsupported", f"adds '{words}', which the evidence does not name")]
     return []
+
+
+def _party(head: Token) -> bool:
+    """A name, or a noun for a group of people: what "a name or party added" means, and no more."""
+    return head.name or head.stem in _PEOPLE
 
 
 def _noun_phrase(ours: list[Token], start: int) -> list[Token]:
@@ -161,8 +174,10 @@ def _month_or_day(tok: Token) -> str:
 def _announcement_date(ours: list[Token], source: list[Token], evidence: Profile, index: Index) -> list[Problem]:
     """A date the evidence gives to an announcement ("said on Monday that...") given to the event announced.
 
-    Fires only when the evidence's date sits right after a reporting verb (within three words) and the claim
-    uses the same month or weekday with no reporting verb of its own.
+    Fires only when the evidence's date sits right after a reporting verb (within three words), what is reported
+    has its own time (a future, or another month or weekday), and the claim uses the announcement's month or
+    weekday with no reporting verb of its own. "Police said on Monday that he had been arrested" is left alone:
+    the arrest may well have been on Monday.
     """
     if any(t.stem in _REPORTING for t in ours):
         return []
@@ -170,7 +185,7 @@ def _announcement_date(ours: list[Token], source: list[Token], evidence: Profile
         _month_or_day(source[i]): source[j].low
         for i in _date_positions(source)
         for j in range(max(0, i - 3), i)
-        if source[j].stem in _REPORTING and source[j].clause == source[i].clause
+        if source[j].stem in _REPORTING and source[j].clause == source[i].clause and _timed_report(source, i)
     }
     for i in _date_positions(ours):
         verb = announced.get(_month_or_day(ours[i]))
@@ -178,6 +193,14 @@ def _announcement_date(ours: list[Token], source: list[Token], evidence: Profile
             when = " ".join(t.text for t in ours[i : i + 2])
             return [Problem("contradicted", f"relation changed: {when} is when it was {verb}, not when it happened")]
     return []
+
+
+def _timed_report(source: Sequence[Token], i: int) -> bool:
+    """What follows the announcement's date has its own time: a future ("will be held") or another date."""
+    rest = source[i + 1 :]
+    return any(t.low in _FUTURE or t.low in _FUTURE_BEFORE_TO for t in rest) or any(
+        _month_or_day(rest[k]) != _month_or_day(source[i]) for k in _date_positions(rest)
+    )
 
 
 def _dated_event_in_evidence(ours: list[Token], source: list[Token], i: int) -> bool:
@@ -266,18 +289,20 @@ def _titles(toks: Sequence[Token]) -> list[_Title]:
 def _role_moved(ours: list[Token], source: list[Token], evidence: Profile, index: Index) -> list[Problem]:
     """A title given to someone else: "Hamas leader Hassan Nasrallah" where the evidence has "Hezbollah leader".
 
-    Compares only written titles (a role word followed by a name): the person's group must be one the evidence
-    gives that person, and a role the evidence gives to one named person must not go to another.
+    Compares only written titles (a role word followed by a name): under the same role the person's group must be
+    one the evidence gives that person (another role, "Kremlin leader" for "Russian President", is a paraphrase
+    this cannot judge), and a role the evidence gives to one named person must not go to another.
     """
     theirs = _titles(source)
     for title in _titles(ours):
         same_person = [t for t in theirs if _overlap(t.person, title.person, index)]
-        if title.group and same_person and all(t.group and not _overlap(t.group, title.group, index)
-                                               for t in same_person):
-            says = _said(same_person[0])
+        same_title = [t for t in same_person if t.role == title.role]  # "Kremlin leader" for "Russian president"
+        if title.group and same_title and all(t.group and not _overlap(t.group, title.group, index)
+                                              for t in same_title):
+            says = _said(same_title[0])
             return [Problem("contradicted", f"relation changed: the evidence says '{says}'")]
         same_role = [t for t in theirs if t.role == title.role and _groups_agree(t, title, index)]
-        if not same_person and same_role and _named_elsewhere(title.person, source, index):
+        if not same_title and same_role and _named_elsewhere(title.person, source, index):
             says = _said(same_role[0])
             return [Problem("contradicted", f"relation changed: the evidence says '{says}'")]
     return []

@@ -56,6 +56,11 @@ class Thresholds(BaseModel):
     max_novel_share: float = Field(default=0.34, ge=0, le=1, description="Share of words no source has.")
     clause_novel_share: float = Field(default=0.6, ge=0, le=1, description="The same for one clause.")
     relations: bool = Field(default=True, description="Run the relation checks (assistant.claims_relations).")
+    one_sentence: bool = Field(
+        default=False,
+        description="Check each fact against one sentence, not a window of two: refuses facts fused from adjacent"
+        " sentences, at the cost of faithful summaries that join them (off by default: see docs/benchmarks.md).",
+    )
 
 
 @dataclass(frozen=True)
@@ -124,13 +129,14 @@ class GroundingChecker:
 
     def _judge(self, claim: str, best: _Alignment, index: Index, sources: Sequence[SourceText]) -> Claim:
         mine = self._profile(claim)
-        text, closest = self._closest_sentence(mine, best.unit, index)
-        facts = closest if self.thresholds.relations else best.unit.profile
+        text, facts = best.unit.text, best.unit.profile
+        if self.thresholds.one_sentence:
+            text, facts = self._closest_sentence(mine, best.unit, index)
         problems = find_problems(mine, facts, index, min_context=self.thresholds.min_context,
                                  swap_context=self.thresholds.swap_context)
         problems += self._novelty(claim, mine, index)
         if self.thresholds.relations:
-            problems += changed_relations(claim, text, mine, closest, index)
+            problems += changed_relations(claim, text, mine, facts, index)
         floor = self.thresholds.min_alignment if self.embeddings else self.thresholds.min_alignment_lexical
         if best.score < floor:  # nothing aligns: no evidence can contradict the claim either
             problems = [Problem("unsupported", f"no source sentence matches (alignment {best.score:.2f})")]
@@ -210,7 +216,7 @@ class GroundingChecker:
             whole = Profile()
             for text in key:
                 whole = whole.merged(self._profile(text))
-            singles = [u.profile for u in units if u.single] if self.thresholds.relations else None
+            singles = [u.profile for u in units if u.single] if self.thresholds.one_sentence else None
             cached = self._indexes[key] = (units, Index(whole, [u.profile for u in units], singles))
         return cached
 

@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--threads", type=int, default=1, help="Torch threads (1: lowest latency for one claim at a time)."
     )
     parser.add_argument("--no-relations", action="store_true", help="Without the relation checks (an ablation).")
+    parser.add_argument("--one-sentence", action="store_true", help="Facts against one sentence, not a window.")
     parser.add_argument("--dump", type=Path, help="Write per-pair predictions and reasons as JSONL.")
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -117,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     loaded = time.perf_counter()
     embeddings = None if args.lexical else MiniLMEmbeddings(threads=args.threads or 1)
-    checker = GroundingChecker(embeddings=embeddings, thresholds=Thresholds(relations=not args.no_relations))
+    checker = GroundingChecker(
+        embeddings=embeddings, thresholds=Thresholds(relations=not args.no_relations, one_sentence=args.one_sentence)
+    )
     load_seconds = time.perf_counter() - loaded
     predictions, reasons, seconds, claims = run(checker, pairs)
     _, _, warm_seconds, _ = run(checker, pairs)  # again, with every source span's embedding cached
@@ -132,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split": args.split,
         "mode": "lexical" if args.lexical else "minilm",
         "relations": not args.no_relations,
+        "one_sentence": args.one_sentence,
         "data": args.data.name,
         "machine": {**machine(), "torch_threads": embeddings.threads if embeddings else None},
     }

@@ -22,27 +22,30 @@ CIVILIANS = (
 )
 SUMMIT = "The foreign ministry announced on May 3 that the summit will be held in June in Geneva."
 ARREST = "The police said on Monday that the suspect had been arrested in Leeds."
-DEBUT = "Smith made his debut for Leeds in 2010. He later set a club record with 40 goals in 2014."
+DEBUT = (
+    "Smith made his debut for Leeds in 2010. He was nineteen at the time. He later set a club record with 40 goals"
+    " in 2014."
+)
+NEXT_DEBUT = "Smith made his debut for Leeds in 2010. He later set a club record with 40 goals in 2014."
 MEETING = "Hezbollah leader Hassan Nasrallah met Hamas official Khalil al-Hayya in Beirut on Tuesday."
 STRIKE = "Israel struck Hezbollah in the Bekaa Valley on Tuesday."
 KILLED = (
-    "Israeli strikes killed two Hezbollah members in the village of Khiam on Tuesday. Aid groups said Lebanese"
-    " civilians fled their homes in the south."
+    "Israeli strikes killed two Hezbollah members in the village of Khiam on Tuesday. The army said the strikes hit"
+    " a weapons depot. Aid groups said Lebanese civilians fled their homes in the south."
 )
 SIGNED = "The deal was signed by Israel and Egypt in Washington."
 
 # (claim, source; None for the seed article, what it gets wrong, words the reason must carry)
 REFUSED = [
     (CIVILIANS, None, "party added from another sentence", "civilians"),
-    ("Israeli strikes killed two Hezbollah members and Lebanese civilians.", KILLED, "party added", "civilians"),
+    ("Israeli strikes killed two Hezbollah members and several civilians.", KILLED, "party added", "civilians"),
     ("The summit was held on May 3.", SUMMIT, "announcement date as event date", "announced"),
     ("The phone was released on September 10.", "Apple announced on September 10 that the phone will be released in"
      " October.", "announcement date as release date", "relation changed"),
-    ("The suspect was arrested on Monday.", ARREST, "announcement date as event date", "monday"),
     ("The summit was held in Geneva.", SUMMIT, "future event told as done", "will happen"),
     ("Smith set a record for Leeds in 2010.", DEBUT, "debut given as a record", "debut"),
     ("Hamas leader Hassan Nasrallah met a top Hamas official.", None, "role moved to another group", "hezbollah"),
-    ("Hezbollah leader Khalil al-Hayya met Hamas official Hassan Nasrallah.", MEETING, "role moved", "khalil"),
+    ("Hezbollah leader Khalil al-Hayya met Hamas official Hassan Nasrallah.", MEETING, "role moved", "leader"),
     ("Hezbollah leader Hassan Nasrallah met a top Hamas official.", "Hezbollah leader Naim Qassem met a top Hamas"
      " official. Hassan Nasrallah was not there.", "role given to another person", "qassem"),
     ("Hezbollah struck Israel in the Bekaa Valley.", STRIKE, "agent and patient swapped", "swapped"),
@@ -55,8 +58,12 @@ KEPT = [
     ("The ministry announced on 3 May that the summit will be held in Geneva in June.", SUMMIT, "date respelt"),
     ("The summit will take place in Geneva in June, the ministry said on May 3.", SUMMIT, "reported, not done"),
     ("Police said on Monday the suspect had been arrested in Leeds.", ARREST, "announcement kept as such"),
+    ("The suspect was arrested in Leeds, police said on Monday.", ARREST, "announcement after the event"),
+    ("Israeli strikes hit Khiam and killed two Hezbollah members.", KILLED, "'and' opens a new verb"),
+    ("Israeli strikes in Khiam killed two members of Hezbollah and Amal.",
+     "Israeli strikes in Khiam killed two members of Hezbollah and one of the Amal movement.", "list as written"),
     ("Smith debuted for Leeds in 2010.", DEBUT, "the debut, in another form"),
-    ("Smith, who made his debut for Leeds in 2010, set a club record in 2014.", DEBUT, "two sentences, faithfully"),
+    ("Smith, who made his debut for Leeds in 2010, set a club record in 2014.", NEXT_DEBUT, "two sentences"),
     ("Hezbollah leader Hassan Nasrallah met a top Hamas official.", None, "title as written"),
     ("Hezbollah chief Hassan Nasrallah met Hamas official Khalil al-Hayya in Beirut.", MEETING, "title paraphrased"),
     ("Hezbollah was struck by Israel in the Bekaa Valley.", STRIKE, "passive voice"),
@@ -71,6 +78,11 @@ def _sources(text: str | None) -> list[SourceText]:
 @pytest.fixture(scope="module")
 def lexical() -> GroundingChecker:
     return GroundingChecker()
+
+
+@pytest.fixture(scope="module")
+def strict() -> GroundingChecker:
+    return GroundingChecker(thresholds=Thresholds(one_sentence=True))
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +148,21 @@ TWO_DAYS = "On Monday, Israel struck Baalbek. On Tuesday, Hezbollah fired 100 ro
     ],
 )
 def test_fact_of_the_next_sentence_is_not_fused_into_this_one(
-    lexical: GroundingChecker, claim: str, wrong: str
+    strict: GroundingChecker, lexical: GroundingChecker, claim: str, wrong: str
 ) -> None:
-    """A window of two sentences aligns best, but each fact must hold in the sentence that tells its event."""
-    verdict = lexical.verdict(claim, _sources(TWO_DAYS))
+    """A window of two sentences aligns best; with ``one_sentence`` each fact must hold in the sentence that
+    tells its event. By default the window stands (summaries join adjacent sentences)."""
+    verdict = strict.verdict(claim, _sources(TWO_DAYS))
     assert verdict.label != "supported" and wrong in verdict.reason, verdict.reason
-    assert GroundingChecker(thresholds=Thresholds(relations=False)).verdict(claim, _sources(TWO_DAYS)).label == (
-        "supported"
-    )
+    assert lexical.verdict(claim, _sources(TWO_DAYS)).label == "supported"
+
+
+def test_phrase_of_the_next_sentence_is_refused_in_one_sentence_mode(
+    strict: GroundingChecker, lexical: GroundingChecker
+) -> None:
+    claim = "Smith set a record for Leeds in 2010."
+    assert strict.verdict(claim, _sources(NEXT_DEBUT)).label == "unsupported"
+    assert lexical.verdict(claim, _sources(NEXT_DEBUT)).label == "supported"  # the window holds every word
 
 
 @pytest.mark.parametrize(
@@ -154,6 +173,26 @@ def test_fact_of_the_next_sentence_is_not_fused_into_this_one(
         "Israeli forces struck Baalbek on Monday.",
     ],
 )
-def test_faithful_fusion_of_two_sentences_stays_supported(lexical: GroundingChecker, claim: str) -> None:
-    verdict = lexical.verdict(claim, _sources(TWO_DAYS))
+@pytest.mark.parametrize("mode", ["lexical", "strict"])
+def test_faithful_fusion_of_two_sentences_stays_supported(
+    request: pytest.FixtureRequest, mode: str, claim: str
+) -> None:
+    checker: GroundingChecker = request.getfixturevalue(mode)
+    verdict = checker.verdict(claim, _sources(TWO_DAYS))
     assert verdict.label == "supported", verdict.reason
+
+
+@pytest.mark.parametrize(("claim", "source", "case"), KEPT, ids=[k[2] for k in KEPT])
+def test_near_miss_stays_supported_in_one_sentence_mode(
+    strict: GroundingChecker, claim: str, source: str | None, case: str
+) -> None:
+    if source is NEXT_DEBUT:
+        pytest.skip("joins two sentences: one-sentence mode refuses it by design")
+    verdict = strict.verdict(claim, _sources(source))
+    assert verdict.label == "supported", f"{case}: {verdict.reason}"
+
+
+def test_another_title_for_the_same_person_is_not_judged(lexical: GroundingChecker) -> None:
+    source = "Kremlin leader Vladimir Putin met Chinese President Xi Jinping in Moscow."
+    verdict = lexical.verdict("Russian President Vladimir Putin met Xi Jinping in Moscow.", _sources(source))
+    assert "relation changed" not in verdict.reason
