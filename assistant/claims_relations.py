@@ -242,7 +242,8 @@ def _future_as_done(ours: list[Token], source: list[Token], evidence: Profile, i
         if tok.stem not in future or tok.stem in done:
             continue
         before = [t.low for t in ours[max(0, i - 2) : i]]
-        past = any(w in _PAST_AUX for w in before) or tok.low.endswith("ed") or tok.low in IRREGULAR
+        past_form = (tok.low.endswith("ed") and not tok.low.endswith("eed")) or tok.low in IRREGULAR
+        past = past_form or any(w in _PAST_AUX for w in before)
         if past and not any(w in _FUTURE or w == "to" for w in before):
             return [Problem("contradicted", f"relation changed: '{tok.text}' is what the evidence says will happen")]
     return []

@@ -196,3 +196,9 @@ def test_another_title_for_the_same_person_is_not_judged(lexical: GroundingCheck
     source = "Kremlin leader Vladimir Putin met Chinese President Xi Jinping in Moscow."
     verdict = lexical.verdict("Russian President Vladimir Putin met Xi Jinping in Moscow.", _sources(source))
     assert "relation changed" not in verdict.reason
+
+
+def test_a_noun_that_looks_past_is_not_a_past_verb(lexical: GroundingChecker) -> None:
+    source = "The company will need more funds next year, its founder said."
+    verdict = lexical.verdict("The company's need for more funds next year, its founder said.", _sources(source))
+    assert "relation changed" not in verdict.reason
