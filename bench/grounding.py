@@ -105,7 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="Torch threads (1: lowest latency for one claim at a time)."
     )
-    parser.add_argument("--no-relations", action="store_true", help="Without the relation checks (an ablation).")
+    parser.add_argument(
+        "--relations", choices=["cited", "always", "off"], default="cited",
+        help="When the relation checks run (default as shipped: 'cited', i.e. only against one-sentence sources).",
+    )
     parser.add_argument("--one-sentence", action="store_true", help="Facts against one sentence, not a window.")
     parser.add_argument("--dump", type=Path, help="Write per-pair predictions and reasons as JSONL.")
     args = parser.parse_args(argv)
@@ -119,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loaded = time.perf_counter()
     embeddings = None if args.lexical else MiniLMEmbeddings(threads=args.threads or 1)
     checker = GroundingChecker(
-        embeddings=embeddings, thresholds=Thresholds(relations=not args.no_relations, one_sentence=args.one_sentence)
+        embeddings=embeddings, thresholds=Thresholds(relations=args.relations, one_sentence=args.one_sentence)
     )
     load_seconds = time.perf_counter() - loaded
     predictions, reasons, seconds, claims = run(checker, pairs)
@@ -134,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "claims": claims,
         "split": args.split,
         "mode": "lexical" if args.lexical else "minilm",
-        "relations": not args.no_relations,
+        "relations": args.relations,
         "one_sentence": args.one_sentence,
         "data": args.data.name,
         "machine": {**machine(), "torch_threads": embeddings.threads if embeddings else None},

@@ -1,7 +1,9 @@
 """The checker's relation blind spots: an added party, a changed relation, facts fused across sentences.
 
 Each case that must be refused was supported before ``assistant.claims_relations`` (the ablation
-``Thresholds(relations=False)`` shows it); each near miss is a faithful claim that must stay supported.
+``Thresholds(relations="off")`` shows it); each near miss is a faithful claim that must stay supported.
+The checks run by default against sources of one sentence (the sentence an answer cites); the cases here
+use whole texts, so they ask for ``relations="always"``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from assistant.grounding import GroundingChecker, Thresholds
 from assistant.providers import MiniLMEmbeddings
 from assistant.schemas import SourceText
 
+ALWAYS = Thresholds(relations="always")
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_1ad185ed54b8e960.txt"
 CIVILIANS = (
     "Israeli jets carried out airstrikes in Lebanon's Bekaa Valley for a second consecutive day, resulting in the"
@@ -77,17 +80,17 @@ def _sources(text: str | None) -> list[SourceText]:
 
 @pytest.fixture(scope="module")
 def lexical() -> GroundingChecker:
-    return GroundingChecker()
+    return GroundingChecker(thresholds=ALWAYS)
 
 
 @pytest.fixture(scope="module")
 def strict() -> GroundingChecker:
-    return GroundingChecker(thresholds=Thresholds(one_sentence=True))
+    return GroundingChecker(thresholds=Thresholds(relations="always", one_sentence=True))
 
 
 @pytest.fixture(scope="module")
 def semantic() -> GroundingChecker:
-    return GroundingChecker(embeddings=MiniLMEmbeddings())
+    return GroundingChecker(embeddings=MiniLMEmbeddings(), thresholds=ALWAYS)
 
 
 @pytest.mark.parametrize(("claim", "source", "error", "word"), REFUSED, ids=[r[2] for r in REFUSED])
@@ -101,7 +104,7 @@ def test_blind_spot_is_refused_with_a_reason(
 
 @pytest.mark.parametrize(("claim", "source", "error", "word"), REFUSED, ids=[r[2] for r in REFUSED])
 def test_the_relation_checks_are_what_refuses_it(claim: str, source: str | None, error: str, word: str) -> None:
-    before = GroundingChecker(thresholds=Thresholds(relations=False))
+    before = GroundingChecker(thresholds=Thresholds(relations="off"))
     assert before.verdict(claim, _sources(source)).label == "supported", "not a blind spot of the item checks"
 
 
@@ -202,3 +205,41 @@ def test_a_noun_that_looks_past_is_not_a_past_verb(lexical: GroundingChecker) ->
     source = "The company will need more funds next year, its founder said."
     verdict = lexical.verdict("The company's need for more funds next year, its founder said.", _sources(source))
     assert "relation changed" not in verdict.reason
+
+
+ONE_SENTENCE_CASES = [
+    ("The summit was held on May 3.", SUMMIT),
+    ("Hamas leader Hassan Nasrallah met a top Hamas official.",
+     "Hezbollah leader Hassan Nasrallah met a top Hamas official in Beirut."),
+    ("Hezbollah struck Israel in the Bekaa Valley.", STRIKE),
+    ("Israeli strikes killed two Hezbollah members and several civilians.", KILLED.split(". ")[0] + "."),
+]
+
+
+@pytest.mark.parametrize(("claim", "sentence"), ONE_SENTENCE_CASES)
+def test_by_default_a_claim_is_held_to_the_one_sentence_it_cites(claim: str, sentence: str) -> None:
+    verdict = GroundingChecker().verdict(claim, _sources(sentence))
+    assert verdict.label != "supported", claim
+    assert "relation changed" in verdict.reason or "adds" in verdict.reason
+    assert GroundingChecker(thresholds=Thresholds(relations="off")).verdict(claim, _sources(sentence)).label == (
+        "supported"
+    )
+
+
+@pytest.mark.parametrize(("claim", "source", "case"), [k for k in KEPT if k[1] and ". " not in k[1]])
+def test_by_default_a_faithful_claim_passes_its_cited_sentence(claim: str, source: str, case: str) -> None:
+    verdict = GroundingChecker().verdict(claim, _sources(source))
+    assert verdict.label == "supported", f"{case}: {verdict.reason}"
+
+
+@pytest.mark.parametrize(("claim", "source", "error", "word"), REFUSED, ids=[r[2] for r in REFUSED])
+def test_by_default_whole_documents_get_the_checker_as_measured(
+    claim: str, source: str | None, error: str, word: str
+) -> None:
+    """Against sources of several sentences the default ('cited') is the checker without relation checks,
+    the configuration whose SummEdits figure is reported."""
+    text = source if source and len(source.split(". ")) > 1 else f"{source or ''} It was a quiet week otherwise."
+    sources = _sources(text if source else None)
+    default = GroundingChecker().verdict(claim, sources)
+    off = GroundingChecker(thresholds=Thresholds(relations="off")).verdict(claim, sources)
+    assert default == off
