@@ -16,6 +16,7 @@ from assistant.claims_relations import tokens
 from assistant.grounding import GroundingChecker, Thresholds
 from assistant.providers import MiniLMEmbeddings
 from assistant.schemas import SourceText
+from assistant.settings import Settings
 
 ALWAYS = Thresholds(relations="always")
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_1ad185ed54b8e960.txt"
@@ -243,3 +244,18 @@ def test_by_default_whole_documents_get_the_checker_as_measured(
     default = GroundingChecker().verdict(claim, sources)
     off = GroundingChecker(thresholds=Thresholds(relations="off")).verdict(claim, sources)
     assert default == off
+
+
+@pytest.mark.parametrize("mode", ["cited", "always", "off"])
+def test_the_setting_reaches_the_service_checker(fake_settings: Settings, mode: str) -> None:
+    from assistant.service import Assistant
+
+    with Assistant.from_settings(fake_settings.model_copy(update={"check_relations": mode})) as assistant:
+        assert isinstance(assistant.checker, GroundingChecker)
+        assert assistant.checker.thresholds.relations == mode
+
+
+def test_a_bad_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_CHECK_RELATIONS", "sometimes")
+    with pytest.raises(ValueError, match="check_relations"):
+        Settings()
