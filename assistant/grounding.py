@@ -128,14 +128,17 @@ class GroundingChecker:
         if not units:
             return [Claim(text=c, label="unsupported", reason="no sources") for c in claims]
         alignments = self._align(claims, units, index)
-        return [self._judge(c, a, index, sources) for c, a in zip(claims, alignments, strict=True)]
+        relations = self._relations_apply(sources)  # once per call: it reads every source
+        return [self._judge(c, a, index, sources, relations) for c, a in zip(claims, alignments, strict=True)]
 
     def _score(self, verdicts: Sequence[Claim]) -> float:
         if not verdicts:
             return 1.0
         return sum(v.label == "supported" for v in verdicts) / len(verdicts)
 
-    def _judge(self, claim: str, best: _Alignment, index: Index, sources: Sequence[SourceText]) -> Claim:
+    def _judge(
+        self, claim: str, best: _Alignment, index: Index, sources: Sequence[SourceText], relations: bool
+    ) -> Claim:
         mine = self._profile(claim)
         text, facts = best.unit.text, best.unit.profile
         if self.thresholds.one_sentence:
@@ -143,7 +146,7 @@ class GroundingChecker:
         problems = find_problems(mine, facts, index, min_context=self.thresholds.min_context,
                                  swap_context=self.thresholds.swap_context)
         problems += self._novelty(claim, mine, index)
-        if self._relations_apply(sources):
+        if relations:
             problems += changed_relations(claim, text, mine, facts, index)
         floor = self.thresholds.min_alignment if self.embeddings else self.thresholds.min_alignment_lexical
         if best.score < floor:  # nothing aligns: no evidence can contradict the claim either
