@@ -209,7 +209,13 @@ def test_a_noun_that_looks_past_is_not_a_past_verb(lexical: GroundingChecker) ->
     assert "relation changed" not in verdict.reason
 
 
+SEED_FIRST = (
+    "Israeli jets have carried out airstrikes in Lebanon\u2019s Bekaa Valley for a second consecutive day, targeting"
+    " Hezbollah facilities and resulting in the death of two members from the Iran-backed group."
+)
 ONE_SENTENCE_CASES = [
+    ("Israeli jets carried out airstrikes in the Bekaa Valley, resulting in the death of two members from the"
+     " Iran-backed group and Lebanese civilians.", SEED_FIRST),
     ("The summit was held on May 3.", SUMMIT),
     ("Hamas leader Hassan Nasrallah met a top Hamas official.",
      "Hezbollah leader Hassan Nasrallah met a top Hamas official in Beirut."),
@@ -260,3 +266,7 @@ def test_a_bad_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_CHECK_RELATIONS", "sometimes")
     with pytest.raises(ValueError, match="check_relations"):
         Settings()
+
+
+def test_the_cited_seed_sentence_is_verbatim() -> None:
+    assert SEED_FIRST in SEED.read_text(encoding="utf-8")
