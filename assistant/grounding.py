@@ -46,7 +46,7 @@ Relations = Literal["cited", "always", "off"]
 
 
 class Thresholds(BaseModel):
-    """Tuned numbers of the checker (tuned on SummEdits news, split "evaluation", only)."""
+    """Tuned numbers of the checker (tuned on SummEdits news, split "evaluation", only) and its two switches."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
