@@ -105,6 +105,7 @@ _NUMBER = re.compile(
     r"|\b(?P<word>[a-z]+)\b(?:[\s-]+(?P<mag2>hundred|thousand|million|billion)\b)?",
     re.IGNORECASE,
 )
+TOKEN = _TOKEN  # the word pattern, shared with assistant.claims_relations
 _APPROX_BEFORE = re.compile(r"(?:" + "|".join(re.escape(a) for a in APPROX) + r")\s+$", re.IGNORECASE)
 
 
@@ -246,7 +247,7 @@ def profile(text: str) -> Profile:
         if word[0].isupper() and not any(low in words for words in _NOT_NAMES):
             name = re.sub(r"['\u2019]s$", "", word)
             # A capitalised sentence opener may be a name or just grammar: the sources decide.
-            initial = _sentence_initial(text, match.start())
+            initial = sentence_initial(text, match.start())
             item = Item("entity", s, name, pos=len(prof.content) - 1)
             (prof.maybe if initial else prof.items).append(item)
     for item, start in [*_quantities(text), *_dates(tokens)]:
@@ -254,7 +255,7 @@ def profile(text: str) -> Profile:
     return prof
 
 
-def _sentence_initial(text: str, start: int) -> bool:
+def sentence_initial(text: str, start: int) -> bool:
     """True for a capitalised word that opens a sentence or a quote (capitalised for grammar, not as a name)."""
     before = text[:start].rstrip(" \"'\u201c\u2018(")
     return not before or before[-1] in ".!?:\n"
@@ -331,9 +332,15 @@ def items_match(claim: Item, other: Item) -> bool:
 class Index:
     """The sources as the checks see them: one profile of everything, one per sentence or window."""
 
-    def __init__(self, whole: Profile, sentences: Sequence[Profile]) -> None:
+    def __init__(self, whole: Profile, sentences: Sequence[Profile], singles: Sequence[Profile] | None = None) -> None:
+        """``sentences`` are every alignable unit (windows too); ``singles`` the sentences alone, when they differ.
+
+        A fact taken from another sentence is checked against ``singles``: a window of two sentences would
+        let a name of one vouch for the event of the other.
+        """
         self.whole = whole
         self.sentences = list(sentences)
+        self.singles = list(singles) if singles is not None else self.sentences
         self.names = whole.names()
         self._forms: dict[str, frozenset[str]] = {}
         self._postings: dict[str, list[int]] | None = None
@@ -408,7 +415,7 @@ def _item_problems(
         # value: a swap, whatever other sentences say (e.g. "Hamas" put where the evidence says "Hezbollah").
         same_slot = bool(rivals) and index.share(context, evidence.stems) >= swap_context
         if not same_slot and any(
-            _holds(item, s, index) and index.share(context, s.stems) >= min_context for s in index.sentences
+            _holds(item, s, index) and index.share(context, s.stems) >= min_context for s in index.singles
         ):
             continue
         if rivals:

@@ -27,7 +27,7 @@ from assistant.errors import ArticleError, AssistantError, InputError, PartialFi
 from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
-from assistant.grounding import GroundingChecker
+from assistant.grounding import GroundingChecker, Thresholds
 from assistant.ingestion import IngestBatch, batch_threads_for
 from assistant.injection import safe_markdown
 from assistant.judge import Grounder, LLMJudge
@@ -96,7 +96,9 @@ class Assistant:
                 dimension=embedding.dimension,
             )
 
-        offline = GroundingChecker(embeddings=embedding.embeddings)
+        offline = GroundingChecker(
+            embeddings=embedding.embeddings, thresholds=Thresholds(relations=settings.check_relations)
+        )
         checker: Grounder = (
             LLMJudge(model=chat.model, offline=offline) if settings.grounding_judge == "llm" else offline
         )

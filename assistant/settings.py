@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         default="remove", description="remove: drop unsupported claims; flag: keep and mark them."
     )
 
+    check_relations: Literal["cited", "always", "off"] = Field(
+        default="cited",
+        description="When the checker's relation checks run: 'cited' against one-sentence sources (answers),"
+        " 'always' (whole documents too: stricter, refuses some faithful summaries), 'off'.",
+    )
     grounding_judge: Literal["offline", "llm"] = Field(
         default="offline",
         description="offline: the CPU checker alone; llm: the chat model judges claims, the offline checks veto.",

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.grounding import GroundingChecker  # noqa: E402
+from assistant.grounding import GroundingChecker, Thresholds  # noqa: E402
 from assistant.providers import MiniLMEmbeddings  # noqa: E402
 from assistant.schemas import SourceText  # noqa: E402
 from bench.common import machine, table  # noqa: E402
@@ -105,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="Torch threads (1: lowest latency for one claim at a time)."
     )
+    parser.add_argument(
+        "--relations", choices=["cited", "always", "off"], default="cited",
+        help="When the relation checks run (default as shipped: 'cited', i.e. only against one-sentence sources).",
+    )
+    parser.add_argument("--one-sentence", action="store_true", help="Facts against one sentence, not a window.")
     parser.add_argument("--dump", type=Path, help="Write per-pair predictions and reasons as JSONL.")
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -116,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     loaded = time.perf_counter()
     embeddings = None if args.lexical else MiniLMEmbeddings(threads=args.threads or 1)
-    checker = GroundingChecker(embeddings=embeddings)
+    checker = GroundingChecker(
+        embeddings=embeddings, thresholds=Thresholds(relations=args.relations, one_sentence=args.one_sentence)
+    )
     load_seconds = time.perf_counter() - loaded
     predictions, reasons, seconds, claims = run(checker, pairs)
     _, _, warm_seconds, _ = run(checker, pairs)  # again, with every source span's embedding cached
@@ -130,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "claims": claims,
         "split": args.split,
         "mode": "lexical" if args.lexical else "minilm",
+        "relations": args.relations,
+        "one_sentence": args.one_sentence,
         "data": args.data.name,
         "machine": {**machine(), "torch_threads": embeddings.threads if embeddings else None},
     }

@@ -182,7 +182,7 @@ def test_an_added_party_fails_and_the_cited_sentence_stands_in(checker: Groundin
     assert statement.text == f"\u201c{deaths.text}\u201d [1]"
     failed = statement.claims[0]
     assert failed.removed and failed.label != "supported"
-    assert failed.reason == "adds what the cited sentence lacks: Lebanese"
+    assert "adds" in failed.reason and "Lebanese" in failed.reason  # the checker or the strict check may say it
 
 
 def test_facts_fused_from_two_sentences_fail_against_the_one_cited(checker: GroundingChecker) -> None:
