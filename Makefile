@@ -10,17 +10,20 @@ JOBS   := $(shell nproc 2>/dev/null || echo 2)
 # llama.cpp is compiled once into a wheelhouse outside the project and reused by every later install.
 # On x86-64 it is built for AVX2 rather than -march=native: a native build switches on AMX where the CPU has
 # it, and that build crashes (SIGSEGV) in virtual machines that do not grant AMX to processes.
+# The multimodal library (mtmd/llava) is left out: the assistant reads text only, and it is a good part of the compile.
 LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
 WHEELHOUSE    ?= $(HOME)/.cache/assistant/wheels
 ifeq ($(shell uname -m),x86_64)
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
+else
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 endif
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
-	  echo ">>> Compiling llama.cpp $(LLAMA_VERSION) once (about 6-15 minutes on 2 cores) into $(WHEELHOUSE)"; \
+	  echo ">>> Compiling llama.cpp $(LLAMA_VERSION) once (about 5 minutes on 2 cores) into $(WHEELHOUSE)"; \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(PY) -m pip wheel --no-deps \
 	    --no-cache-dir --progress-bar on -w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION); }
 	@echo ">>> Installing the assistant and its models into $(VENV)."
