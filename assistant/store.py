@@ -46,6 +46,7 @@ from chromadb.errors import ChromaError, NotFoundError
 from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict
 
 from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
@@ -188,6 +189,11 @@ class ArticleStore:
         self._copies_path: Path | None = None
         self._copies_lock = threading.Lock()  # ingestion checks copies while its writer thread adds articles
         self._copies_dirty = False
+        self._name = ""
+        self._kw_lock: FileLock | None = None
+        self._on_server = False
+        self._server_state: Path | None = None  # with a server: the file saying which write the keyword index saw
+        self._marker: str | None = None  # the server's write marker the keyword index is in step with
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -196,9 +202,11 @@ class ArticleStore:
         """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
-            # A server has no folder beside it that all its clients share: each process keeps the keyword index in
-            # memory, filled from the server when it opens (see docs/deployment.md).
-            store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            # A server has no folder beside it that all its clients share: each client keeps its own keyword index
+            # under DATA_DIR, refilled from the server when it is out of step (see ``_ServerKeywordState``).
+            folder, kw_lock = _server_keyword_folder(settings, client)
+            store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint,
+                                keyword_path=folder, keyword_lock=kw_lock, on_server=True)
             retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
             store._collection = cast(Collection, retrying)  # a server can restart under us
             store.location = f"Chroma server at {_server_url(settings)}"
@@ -239,10 +247,17 @@ class ArticleStore:
         *,
         keyword_path: Path | None = None,
         copies_path: Path | None = None,
+        keyword_lock: FileLock | None = None,
+        on_server: bool = False,
     ) -> ArticleStore:
         store = cls(client=client, embeddings=embeddings, embedding_model=model, dimension=dimension, hint=hint)
         store._lock = lock
         store._copies_path = copies_path
+        store._name = name
+        store._on_server = on_server
+        if keyword_lock is not None and keyword_path is not None:
+            store._kw_lock = keyword_lock
+            store._server_state = keyword_path / _SERVER_STATE
         try:
             store._collection = store._open_collection(name)
             store._keyword = KeywordIndex.open(keyword_path)
@@ -304,6 +319,9 @@ class ArticleStore:
         if self._keyword is not None:
             self._keyword.close()
             self._keyword = None
+        if self._kw_lock is not None:
+            self._kw_lock.release()
+            self._kw_lock = None
         close = getattr(self._client, "close", None)  # Client.close() exists, but not on the ClientAPI interface
         with contextlib.suppress(*_CHROMA_ERRORS):
             if callable(close):
@@ -434,7 +452,7 @@ class ArticleStore:
         if path == "chroma":
             return self.dense_search(query_embedding, k=k, where=where)
         index = self._kw()
-        left = index.count_matching(sources=sources, since=since, until=until)
+        left = self.keyword_count_matching(sources=sources, since=since, until=until)
         if left == 0:
             return []
         total = max(index.count(), left)
@@ -528,6 +546,7 @@ class ArticleStore:
                 self._coll().delete(ids=sorted(stale))
             rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
             self._kw().replace_articles(article_ids, rows)
+            self._mark_written()
         self._version += 1
         self._update_copies(added=[(article.id, article.text) for article, _ in batch])
         return len(pairs)
@@ -576,6 +595,7 @@ class ArticleStore:
             with self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
+                self._mark_written()
             self._version += 1
             self._update_copies(removed=[article_id])
             self.save_copies()
@@ -651,6 +671,12 @@ class ArticleStore:
         """The ``k`` best chunk ids by BM25, with scores, under the same limits as ``build_filter``."""
         return self._kw().search(query, k=k, sources=sources, since=since, until=until)
 
+    def keyword_count_matching(
+        self, *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+    ) -> int:
+        """How many chunks the source and date limits leave, from the keyword index's fields (milliseconds)."""
+        return self._kw().count_matching(sources=sources, since=since, until=until)
+
     def keyword_chunk_ids(self) -> set[str]:
         """Every chunk id in the keyword index (reads it whole; for checks, not for queries)."""
         return self._kw().chunk_ids()
@@ -677,9 +703,58 @@ class ArticleStore:
         if pending and "*" not in pending:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
-        if "*" in pending or index.count() != self.count():
+        marker = self._read_marker() if self._on_server else None
+        if "*" in pending or index.count() != self.count() or not self._state_matches(marker):
             index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
         index.clear_pending()
+        self._save_state(marker)
+
+    # -- the keyword index beside a Chroma server ----------------------------------------------------
+
+    def _read_marker(self) -> str:
+        """The server collection's write marker ("" when no assistant wrote one): any client's write changes it."""
+        with self._guarded("read the collection's metadata"):
+            metadata = self._client.get_collection(self._name, embedding_function=None).metadata or {}
+        return _str(metadata, _MARKER)
+
+    def _state_matches(self, marker: str | None) -> bool:
+        """True when the keyword index on disk saw the server's last write (always true without a server)."""
+        if self._server_state is None:
+            return True
+        state = _ServerKeywordState.read(self._server_state)
+        return state is not None and state.marker == marker and state.collection_id == str(self._coll().id)
+
+    def _save_state(self, marker: str | None) -> None:
+        if self._server_state is None or marker is None:
+            return
+        self._marker = marker
+        state = _ServerKeywordState(marker=marker, collection_id=str(self._coll().id))
+        try:
+            _write_atomic(self._server_state, state.model_dump_json())
+        except OSError as exc:
+            raise StoreError(
+                f"could not write {self._server_state}: {exc}; set ASSISTANT_DATA_DIR to a writable folder"
+            ) from exc
+
+    def _mark_written(self) -> None:
+        """After a write to a server: give its collection a new marker, and record it when nothing else wrote between.
+
+        If another client wrote since this index was last in step, the state file is removed instead, so the
+        next process refills the index from the server. Reading and setting the marker are two requests: two
+        writes landing within the same few milliseconds can still be missed (docs/deployment.md).
+        """
+        if not self._on_server:
+            return
+        current = self._read_marker()
+        new = uuid.uuid4().hex
+        with self._guarded("mark the collection as written"):
+            fresh = self._client.get_collection(self._name, embedding_function=None)
+            fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new})
+        if current == self._marker:
+            self._save_state(new)
+        elif self._server_state is not None:
+            self._marker = None
+            self._server_state.unlink(missing_ok=True)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -724,6 +799,51 @@ class ArticleStore:
             if len(got["ids"]) < _PAGE:
                 return
             offset += _PAGE
+
+
+_MARKER = "keyword_marker"
+_SERVER_STATE = "server-state.json"
+
+
+class _ServerKeywordState(BaseModel):
+    """Which state of a server's collection the keyword index beside it holds: the collection and its last write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    marker: str
+    collection_id: str
+
+    @classmethod
+    def read(cls, path: Path) -> _ServerKeywordState | None:
+        """The saved state, or None when it is missing or unreadable (the index is then refilled)."""
+        try:
+            return cls.model_validate_json(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def _server_keyword_folder(settings: Settings, client: ClientAPI) -> tuple[Path | None, FileLock | None]:
+    """The folder under DATA_DIR for this server's collection, locked for this process; (None, None) to keep the
+    index in memory instead (the folder is in use by another process on this machine, or cannot be written)."""
+    tenant, database = getattr(client, "tenant", "default_tenant"), getattr(client, "database", "default_database")
+    key = f"{_server_url(settings)}|{tenant}|{database}|{settings.collection}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = settings.data_dir / "keyword-server" / f"{settings.collection}-{digest}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "server.txt").write_text(key + "\n")
+        lock = FileLock(folder / "index.lock", timeout=0, thread_local=False, on_acquired=_write_pid)
+        lock.acquire()
+    except (OSError, Timeout):
+        return None, None
+    return folder, lock
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file and a rename, so no reader sees half of it."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class _RetryingCollection:

@@ -10,8 +10,9 @@ vocabulary with rare names and numbers, seeded) goes into the embedded store wit
 hashing embeddings, which isolates retrieval from the embedding model. Then, in this process:
 
 - ``warm``: ``HybridRetriever.retrieve`` (query embedding, dense search, keyword search, fusion,
-  MMR, reading the chosen chunks) on 200 questions after 5 warm-up ones, no LLM; again with a
-  source and date filter.
+  MMR, reading the chosen chunks) on 200 questions after 5 warm-up ones, no LLM; again with a broad
+  and a narrow source and date filter, each beside the same retrieval with Chroma's own metadata
+  pre-filter on the dense side (``dense_filter="chroma"``, the way before) on ``--baseline-queries``.
 - ``baseline``: the retrieval as it was before the persistent keyword index (bench/baseline_retrieval.py:
   BM25 rebuilt from every chunk in each process, pure-Python MMR) on the same store and questions,
   and the ratio of the two.
@@ -37,8 +38,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -46,9 +49,11 @@ if str(ROOT) not in sys.path:
 
 from tqdm import tqdm  # noqa: E402
 
+from assistant.retrieval import HybridRetriever  # noqa: E402
 from assistant.schemas import Article, Chunk  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.store import ArticleStore, pick_filter_path  # noqa: E402
 from bench.baseline_retrieval import OldHybridRetriever  # noqa: E402
 from bench.common import machine, report  # noqa: E402
 
@@ -140,14 +145,12 @@ def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, o
         retriever = bot.retriever
         for q in qs[:5]:
             retriever.retrieve(q)
-        plain, filtered = [], []
+        plain = []
         for q in qs:
             t0 = time.perf_counter()
             retriever.retrieve(q)
             plain.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
-            retriever.retrieve(q, sources=["AP", "BBC"], since=date(2024, 3, 1), until=date(2024, 9, 30))
-            filtered.append((time.perf_counter() - t0) * 1000)
+        filters = _filtered(bot.store, retriever, qs, baseline_queries=baseline_queries)
         t0 = time.perf_counter()
         old = OldHybridRetriever(store=bot.store, embeddings=bot.embedding.embeddings, k=retriever.k)
         old_build = time.perf_counter() - t0
@@ -160,11 +163,45 @@ def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, o
     return {
         "store_open_s": round(open_s, 2),
         "warm": now,
-        "warm_filtered": _percentiles(filtered),
+        **filters,
         "baseline": {**before, "bm25_rebuild_s": round(old_build, 2)},
         "speedup_p50": round(before["p50_ms"] / now["p50_ms"], 1),
         "speedup_p95": round(before["p95_ms"] / now["p95_ms"], 1),
     }
+
+
+FILTERS: dict[str, dict[str, Any]] = {
+    "broad": {"sources": ["AP", "BBC"], "since": date(2024, 3, 1), "until": date(2024, 9, 30)},
+    "narrow": {"sources": ["AP"], "since": date(2024, 3, 1), "until": date(2024, 3, 14)},
+}
+"""A broad filter (two sources of five, seven months of twelve: about a quarter of the chunks) and a narrow one."""
+
+
+def _filtered(store: ArticleStore, retriever: HybridRetriever, qs: list[str], *,
+              baseline_queries: int) -> dict[str, object]:
+    """Warm filtered retrieval, and the same with Chroma's own metadata pre-filter (the way before) as baseline."""
+    old = replace(retriever, dense_filter="chroma")
+    out: dict[str, object] = {}
+    for name, limits in FILTERS.items():
+        now, before = [], []
+        for q in qs:
+            t0 = time.perf_counter()
+            retriever.retrieve(q, **limits)
+            now.append((time.perf_counter() - t0) * 1000)
+        for q in qs[:baseline_queries]:
+            t0 = time.perf_counter()
+            old.retrieve(q, **limits)
+            before.append((time.perf_counter() - t0) * 1000)
+        a, b = _percentiles(now), _percentiles(before)
+        out[f"warm_filtered_{name}"] = {
+            **a,
+            "chunks_left": store.keyword_count_matching(**limits),
+            "path": pick_filter_path(store.keyword_count_matching(**limits), store.count(), retriever.fetch_k),
+            "baseline_chroma_filter": b,
+            "speedup_p50": round(b["p50_ms"] / a["p50_ms"], 1),
+            "speedup_p95": round(b["p95_ms"] / a["p95_ms"], 1),
+        }
+    return out
 
 
 def _run_seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
