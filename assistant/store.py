@@ -137,10 +137,11 @@ FilterPath = Literal["auto", "direct", "overfetch", "chroma"]
 
 _OVERFETCH = 2.0
 """An unfiltered search asks for this many times the results the filter's share of the store suggests."""
-_GET_MS_PER_ID = 0.03
-_QUERY_MS_PER_RESULT = 0.1
-"""Reading one stored vector by id, and one more result of an unfiltered HNSW search: measured at 100,000 chunks
-(bench/latency.py's store, docs/benchmarks.md). Only their ratio matters: it picks the cheaper filtered path."""
+_GET_MS_PER_ID = 0.022
+_QUERY_MS_PER_RESULT = 0.010
+"""Reading one stored vector by id, and one more result (id and distance) of an unfiltered HNSW search: measured
+at 100,000 chunks (bench/latency.py's store; docs/benchmarks.md). Only their ratio matters: it picks the cheaper
+filtered path, and at 10,000 chunks both paths are cheap wherever it switches."""
 
 
 def pick_filter_path(left: int, total: int, k: int) -> FilterPath:
@@ -464,11 +465,34 @@ class ArticleStore:
             return self._score_directly(query_embedding, ids, k=k, limits=limits)
         fetch = min(total, math.ceil(_OVERFETCH * k * total / left))
         for _ in range(2):
-            hits = [hit for hit in self.dense_search(query_embedding, k=fetch) if _hit_matches(hit[0], limits)]
+            hits = self._overfetch(query_embedding, fetch=fetch, k=k, limits=limits)
+            if hits is None:  # the keyword index disagrees with a chunk's metadata: let Chroma's filter decide
+                break
             if len(hits) >= k or fetch >= total:
-                return hits[:k]
+                return hits
             fetch = min(total, fetch * 4)
         return self.dense_search(query_embedding, k=k, where=where)
+
+    def _overfetch(
+        self, query_embedding: list[float], *, fetch: int, k: int, limits: Mapping[str, Any]
+    ) -> list[tuple[RetrievedChunk, float]] | None:
+        """The best ``k`` within the limits among the ``fetch`` nearest chunks; None when the two indexes disagree.
+
+        The search asks Chroma for ids and distances only (their metadata would cost four times as much at
+        this depth); the keyword index says which ids the limits keep, and only the chosen chunks are read.
+        """
+        with self._guarded("search the store"):
+            queries: list[Sequence[float] | Sequence[int]] = [query_embedding]
+            res = self._coll().query(query_embeddings=queries, n_results=fetch, include=["distances"])
+        ids = res["ids"][0] if res["ids"] else []
+        dists = (res["distances"] or [[]])[0]
+        inside = self._kw().matching_among(ids, **limits)
+        chosen = [(cid, 1.0 - float(dist)) for cid, dist in zip(ids, dists, strict=True) if cid in inside][:k]
+        found = {c.chunk_id: c for c in self.get_chunks([cid for cid, _ in chosen])}
+        hits = [(found[cid].model_copy(update={"similarity": sim}), sim) for cid, sim in chosen if cid in found]
+        if not all(_hit_matches(chunk, limits) for chunk, _ in hits):
+            return None
+        return hits
 
     def _score_directly(
         self, query_embedding: list[float], chunk_ids: Sequence[str], *, k: int, limits: Mapping[str, Any]

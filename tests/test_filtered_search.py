@@ -122,7 +122,8 @@ def test_the_retriever_returns_the_same_chunks_either_way(store: ArticleStore) -
 def test_the_count_picks_the_path() -> None:
     assert pick_filter_path(500, 100_000, 20) == "direct"  # few chunks left: read and score them
     assert pick_filter_path(24_000, 100_000, 20) == "overfetch"  # a quarter left: search wider, then filter
-    assert pick_filter_path(100, 300, 20) == "direct"
+    assert pick_filter_path(1000, 100_000, 20) == "direct"
+    assert pick_filter_path(3000, 100_000, 20) == "overfetch"
     assert pick_filter_path(0, 100, 20) == "direct"
 
 
