@@ -131,3 +131,17 @@ def test_an_unfiltered_search_is_unchanged(store: ArticleStore) -> None:
     query = _queries(1)[0]
     plain = store.dense_search(query, k=10)
     assert [c.chunk_id for c, _ in store.filtered_dense_search(query, k=10)] == [c.chunk_id for c, _ in plain]
+
+
+def test_an_overfetch_that_falls_short_is_widened_until_it_finds_k(
+    store: ArticleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.store as store_module
+
+    monkeypatch.setattr(store_module, "_OVERFETCH", 0.2)  # the first search brings back fewer than k inside
+    for limits in FILTERS[:3]:
+        for query in _queries(4):
+            want = store.filtered_dense_search(query, k=10, path="chroma", **limits)  # type: ignore[arg-type]
+            got = store.filtered_dense_search(query, k=10, path="overfetch", **limits)  # type: ignore[arg-type]
+            assert len(got) == 10
+            assert [c.chunk_id for c, _ in got] == [c.chunk_id for c, _ in want]
