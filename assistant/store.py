@@ -28,11 +28,11 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import chromadb
 import httpx
@@ -56,6 +56,7 @@ from assistant.retry import with_retries
 from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedChunk
 from assistant.settings import Settings
 
+_T = TypeVar("_T")
 Where = dict[str, object]
 """A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
 
@@ -193,6 +194,7 @@ class ArticleStore:
         self._name = ""
         self._kw_lock: FileLock | None = None
         self._on_server = False
+        self._retry_seconds = 0.0
         self._server_state: Path | None = None  # with a server: the file saying which write the keyword index saw
         self._marker: str | None = None  # the server's write marker the keyword index is in step with
 
@@ -210,6 +212,7 @@ class ArticleStore:
                                 keyword_path=folder, keyword_lock=kw_lock, on_server=True)
             retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
             store._collection = cast(Collection, retrying)  # a server can restart under us
+            store._retry_seconds = settings.chroma_retry_seconds
             store.location = f"Chroma server at {_server_url(settings)}"
             return store
         lock = _acquire_lock(settings.data_dir)
@@ -738,8 +741,12 @@ class ArticleStore:
     def _read_marker(self) -> str:
         """The server collection's write marker ("" when no assistant wrote one): any client's write changes it."""
         with self._guarded("read the collection's metadata"):
-            metadata = self._client.get_collection(self._name, embedding_function=None).metadata or {}
-        return _str(metadata, _MARKER)
+            metadata = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
+        return _str(metadata.metadata or {}, _MARKER)
+
+    def _server_call(self, call: Callable[[], _T]) -> _T:
+        """``call`` retried on connection failures like the collection's own calls (a server can restart)."""
+        return with_retries(call, transient=_TRANSIENT, attempts=20, max_seconds=self._retry_seconds)
 
     def _state_matches(self, marker: str | None) -> bool:
         """True when the keyword index on disk saw the server's last write (always true without a server)."""
@@ -772,8 +779,8 @@ class ArticleStore:
         current = self._read_marker()
         new = uuid.uuid4().hex
         with self._guarded("mark the collection as written"):
-            fresh = self._client.get_collection(self._name, embedding_function=None)
-            fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new})
+            fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
+            self._server_call(lambda: fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new}))
         if current == self._marker:
             self._save_state(new)
         elif self._server_state is not None:
