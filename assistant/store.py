@@ -138,19 +138,21 @@ FilterPath = Literal["auto", "direct", "overfetch", "chroma"]
 
 _OVERFETCH = 2.0
 """An unfiltered search asks for this many times the results the filter's share of the store suggests."""
-_GET_MS_PER_ID = 0.022
 _QUERY_MS_PER_RESULT = 0.010
-"""Reading one stored vector by id, and one more result (id and distance) of an unfiltered HNSW search: measured
-at 100,000 chunks (bench/latency.py's store; docs/benchmarks.md). Only their ratio matters: it picks the cheaper
-filtered path, and at 10,000 chunks both paths are cheap wherever it switches."""
+_GET_MS_PER_ID = 0.022
+_SERVER_GET_MS_PER_ID = 0.038
+"""One more result (id and distance) of an unfiltered HNSW search, and reading one stored vector by id, embedded and
+from a loopback Chroma server (where vectors travel as JSON): measured at 100,000 chunks (bench/latency.py's store;
+docs/benchmarks.md). Only the ratio matters: it picks the cheaper filtered path; at 10,000 chunks both are cheap."""
 
 
-def pick_filter_path(left: int, total: int, k: int) -> FilterPath:
+def pick_filter_path(left: int, total: int, k: int, *, server: bool = False) -> FilterPath:
     """``direct`` (score the ``left`` matching vectors) when reading them costs less than over-fetching."""
     if left <= 0 or total <= 0:
         return "direct"
     fetch = min(total, math.ceil(_OVERFETCH * k * total / left))
-    return "direct" if left * _GET_MS_PER_ID <= fetch * _QUERY_MS_PER_RESULT else "overfetch"
+    per_id = _SERVER_GET_MS_PER_ID if server else _GET_MS_PER_ID
+    return "direct" if left * per_id <= fetch * _QUERY_MS_PER_RESULT else "overfetch"
 
 
 def matches_filter(
@@ -461,7 +463,7 @@ class ArticleStore:
             return []
         total = max(index.count(), left)
         if path == "auto":
-            path = pick_filter_path(left, total, k)
+            path = pick_filter_path(left, total, k, server=self._on_server)
         limits = {"sources": sources, "since": since, "until": until}
         if path == "direct":
             ids = index.matching_ids(sources=sources, since=since, until=until)

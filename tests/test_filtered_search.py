@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
@@ -12,7 +13,9 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from assistant.keyword import KeywordRow
 from assistant.retrieval import HybridRetriever
 from assistant.schemas import Article, Chunk, RetrievedChunk
+from assistant.settings import Settings
 from assistant.store import ArticleStore, FilterPath, matches_filter, pick_filter_path
+from tests.chroma_server import chroma_server  # noqa: F401
 
 DIM = 64
 SOURCES = ["Reuters", "AP", "AFP", "BBC"]
@@ -125,6 +128,8 @@ def test_the_count_picks_the_path() -> None:
     assert pick_filter_path(1000, 100_000, 20) == "direct"
     assert pick_filter_path(3000, 100_000, 20) == "overfetch"
     assert pick_filter_path(0, 100, 20) == "direct"
+    assert pick_filter_path(1200, 100_000, 20) == "direct"
+    assert pick_filter_path(1200, 100_000, 20, server=True) == "overfetch"  # vectors cost more over HTTP
 
 
 def test_an_unfiltered_search_is_unchanged(store: ArticleStore) -> None:
@@ -145,3 +150,20 @@ def test_an_overfetch_that_falls_short_is_widened_until_it_finds_k(
             got = store.filtered_dense_search(query, k=10, path="overfetch", **limits)  # type: ignore[arg-type]
             assert len(got) == 10
             assert [c.chunk_id for c, _ in got] == [c.chunk_id for c, _ in want]
+
+
+@pytest.mark.slow
+def test_against_a_chroma_server_each_path_finds_what_its_filter_finds(
+    tmp_path: Path, chroma_server: tuple[str, int]  # noqa: F811
+) -> None:
+    host, port = chroma_server
+    settings = Settings(data_dir=tmp_path / "data", chroma_host=host, chroma_port=port,
+                        collection=f"f-{random.randrange(1 << 40):x}")
+    with ArticleStore.open(settings=settings, embeddings=_embeddings(), embedding_model="fake", dimension=DIM) as s:
+        s.add_articles(list(_corpus()))
+        for limits in FILTERS:
+            for query in _queries(3):
+                want = s.filtered_dense_search(query, k=10, path="chroma", **limits)  # type: ignore[arg-type]
+                for path in PATHS:
+                    got = s.filtered_dense_search(query, k=10, path=path, **limits)  # type: ignore[arg-type]
+                    assert [c.chunk_id for c, _ in got] == [c.chunk_id for c, _ in want]
