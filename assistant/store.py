@@ -211,7 +211,8 @@ class ArticleStore:
             # under DATA_DIR, refilled from the server when it is out of step (see ``_ServerKeywordState``).
             folder, kw_lock = _server_keyword_folder(settings, client)
             store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint,
-                                keyword_path=folder, keyword_lock=kw_lock, on_server=True)
+                                keyword_path=folder, keyword_lock=kw_lock, on_server=True,
+                                copies_path=folder / "copies.npz" if folder is not None else None)
             retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
             store._collection = cast(Collection, retrying)  # a server can restart under us
             store._retry_seconds = settings.chroma_retry_seconds
@@ -638,8 +639,9 @@ class ArticleStore:
         Kept in a file beside the keyword index and updated with every write (saved by ``save_copies``,
         at the latest when the store closes), so a new process reads one small file instead of every
         chunk. The file records the store's chunk count: a missing or out-of-step file (another version
-        wrote the store, a process died before saving) is rebuilt from the chunks once. A Chroma server
-        has no folder beside it: each process builds the index from the server on first use.
+        wrote the store, a process died before saving) is rebuilt from the chunks once. With a Chroma server
+        the file sits beside the client's keyword index and is dropped whenever that index is refilled
+        (another client wrote); a process without that folder builds the signatures from the server.
         """
         with self._copies_lock:
             return self._loaded_copies()
@@ -733,7 +735,10 @@ class ArticleStore:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
         marker = self._read_marker() if self._on_server else None
-        if "*" in pending or index.count() != self.count() or not self._state_matches(marker):
+        in_step = self._state_matches(marker)
+        if not in_step and self._copies_path is not None:  # another client wrote: its articles' signatures too
+            self._copies_path.unlink(missing_ok=True)
+        if "*" in pending or index.count() != self.count() or not in_step:
             index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
         index.clear_pending()
         self._save_state(marker)

@@ -146,3 +146,33 @@ def test_a_client_without_a_folder_still_marks_its_writes(server: tuple[Settings
             second.add_article(edited, _chunks(edited))
     with _open(mine) as store:
         assert store.keyword_search("orchards", k=3)[0][0].startswith(a.id)
+
+
+def test_copy_signatures_are_kept_beside_the_index_and_dropped_when_another_client_wrote(
+    server: tuple[Settings, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.store as store_module
+
+    mine, other = server
+    a, b = _article(TEXT_A), _article(TEXT_B)
+    with _open(mine) as store:
+        store.add_article(a, _chunks(a))
+        assert a.id in store.copy_index()
+    rebuilt: list[int] = []
+    real = store_module.stored_texts
+    monkeypatch.setattr(store_module, "stored_texts", lambda chunks: rebuilt.append(1) or real(chunks))
+    with _open(mine) as store:  # in step: the signatures come from the file
+        assert a.id in store.copy_index()
+    assert rebuilt == []
+    edited = a.model_copy(update={"text": TEXT_A.replace("libraries", "orchards")})
+    with _open(other) as store:  # a replacement that keeps the chunk count, which the file's own check misses
+        store.add_article(edited, _chunks(edited))  # (builds the other client's own signatures from the server)
+    rebuilt.clear()
+    with _open(mine) as store:  # another client wrote: rebuilt from the server
+        assert a.id in store.copy_index()
+    assert rebuilt == [1]
+    with _open(other) as store:
+        store.add_article(b, _chunks(b))
+    with _open(mine) as store:
+        index = store.copy_index()
+        assert a.id in index and b.id in index
