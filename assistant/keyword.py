@@ -130,6 +130,56 @@ class KeywordIndex:
         hits = searcher.search(query_obj, limit=k).hits
         return [(str(searcher.doc(address)["chunk_id"][0]), float(score)) for score, address in hits]
 
+    def count_matching(
+        self, *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+    ) -> int:
+        """How many chunks the source and date limits leave (all chunks when there are none)."""
+        query = self._filter_query(sources=sources, since=since, until=until)
+        if query is None:
+            return self.count()
+        result = self._index.searcher().search(query, limit=1, count=True)
+        return int(result.count)  # type: ignore[attr-defined]  # tantivy's stub leaves out ``count``
+
+    def matching_ids(
+        self, *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+    ) -> list[str]:
+        """Ids of every chunk the limits leave, so a caller can score just those; meant for small sets."""
+        query = self._filter_query(sources=sources, since=since, until=until)
+        searcher = self._index.searcher()
+        n = searcher.num_docs
+        if query is None or not n:
+            return [] if not n else sorted(self.chunk_ids())
+        hits = searcher.search(query, limit=n, count=False).hits
+        return [str(searcher.doc(address)["chunk_id"][0]) for _, address in hits]
+
+    def matching_among(
+        self,
+        chunk_ids: Sequence[str],
+        *,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> set[str]:
+        """Which of these chunks the limits keep: a check of a few hundred ids in a millisecond or two."""
+        if not chunk_ids:
+            return set()
+        among = tantivy.Query.term_set_query(self._schema, "chunk_id", list(chunk_ids))
+        limits = self._filter_query(sources=sources, since=since, until=until)
+        query = among if limits is None else tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, among), (tantivy.Occur.Must, limits)]
+        )
+        searcher = self._index.searcher()
+        hits = searcher.search(query, limit=len(chunk_ids), count=False).hits
+        return {str(searcher.doc(address)["chunk_id"][0]) for _, address in hits}
+
+    def _filter_query(
+        self, *, sources: Sequence[str] | None, since: date | None, until: date | None
+    ) -> tantivy.Query | None:
+        filters = self._filters(sources=sources, since=since, until=until)
+        if not filters:
+            return None
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters])
+
     def _filters(
         self, *, sources: Sequence[str] | None, since: date | None, until: date | None
     ) -> list[tantivy.Query]:

@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.answer_types import unfit_reason
 from assistant.schemas import RetrievedChunk
 from assistant.sentences import content_words, split_sentences
-from assistant.store import ArticleStore, build_filter
+from assistant.store import ArticleStore, FilterPath
 
 
 @dataclass
@@ -150,6 +150,9 @@ class HybridRetriever:
     embeddings: Embeddings
     k: int = 5
     fetch_k: int = 20
+    dense_filter: FilterPath = "auto"
+    """How the dense side applies source and date limits (``ArticleStore.filtered_dense_search``); "chroma" is
+    Chroma's own metadata pre-filter, kept to compare against."""
 
     def retrieve(
         self,
@@ -162,9 +165,10 @@ class HybridRetriever:
     ) -> RetrievalResult:
         """The best ``k`` chunks for ``query``, diversified, within the given filters."""
         k = k or self.k
-        where = build_filter(sources=sources, since=since, until=until)
         query_vector = self.embeddings.embed_query(query)
-        dense = self.store.dense_search(query_vector, k=self.fetch_k, where=where)
+        dense = self.store.filtered_dense_search(
+            query_vector, k=self.fetch_k, sources=sources, since=since, until=until, path=self.dense_filter
+        )
         lexical = self.store.keyword_search(query, k=self.fetch_k, sources=sources, since=since, until=until)
         fused = rrf([[c.chunk_id for c, _ in dense], [cid for cid, _ in lexical]])
         found, vectors = self.store.get_chunks_and_embeddings(list(fused))

@@ -22,19 +22,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, TypeVar, cast
 
 import chromadb
 import httpx
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Documents, EmbeddingFunction, Space
@@ -44,6 +46,7 @@ from chromadb.errors import ChromaError, NotFoundError
 from chromadb.utils.embedding_functions import register_embedding_function
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict
 
 from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
@@ -53,6 +56,7 @@ from assistant.retry import with_retries
 from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedChunk
 from assistant.settings import Settings
 
+_T = TypeVar("_T")
 Where = dict[str, object]
 """A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
 
@@ -129,6 +133,44 @@ def build_filter(
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+FilterPath = Literal["auto", "direct", "overfetch", "chroma"]
+"""How a filtered dense search runs: picked by the count the filter leaves, or forced (tests, benchmarks)."""
+
+_OVERFETCH = 2.0
+"""An unfiltered search asks for this many times the results the filter's share of the store suggests."""
+_QUERY_MS_PER_RESULT = 0.010
+_GET_MS_PER_ID = 0.022
+_SERVER_GET_MS_PER_ID = 0.038
+"""One more result (id and distance) of an unfiltered HNSW search, and reading one stored vector by id, embedded and
+from a loopback Chroma server (where vectors travel as JSON): measured at 100,000 chunks (bench/latency.py's store;
+docs/benchmarks.md). Only the ratio matters: it picks the cheaper filtered path; at 10,000 chunks both are cheap."""
+
+
+def pick_filter_path(left: int, total: int, k: int, *, server: bool = False) -> FilterPath:
+    """``direct`` (score the ``left`` matching vectors) when reading them costs less than over-fetching."""
+    if left <= 0 or total <= 0:
+        return "direct"
+    fetch = min(total, math.ceil(_OVERFETCH * k * total / left))
+    per_id = _SERVER_GET_MS_PER_ID if server else _GET_MS_PER_ID
+    return "direct" if left * per_id <= fetch * _QUERY_MS_PER_RESULT else "overfetch"
+
+
+def matches_filter(
+    meta: Mapping[str, object],
+    *,
+    sources: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> bool:
+    """True when a chunk's metadata passes the limits that ``build_filter`` gives Chroma."""
+    if sources and _str(meta, "source") not in set(sources):
+        return False
+    day = _int(meta, "published_ord")
+    if since is not None and day < since.toordinal():
+        return False
+    return until is None or 0 < day <= until.toordinal()
+
+
 class ArticleStore:
     """Chunks of articles in a Chroma collection: upsert, delete, dense search and paging for BM25."""
 
@@ -151,6 +193,12 @@ class ArticleStore:
         self._copies_path: Path | None = None
         self._copies_lock = threading.Lock()  # ingestion checks copies while its writer thread adds articles
         self._copies_dirty = False
+        self._name = ""
+        self._kw_lock: FileLock | None = None
+        self._on_server = False
+        self._retry_seconds = 0.0
+        self._server_state: Path | None = None  # with a server: the file saying which write the keyword index saw
+        self._marker: str | None = None  # the server's write marker the keyword index is in step with
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -159,11 +207,15 @@ class ArticleStore:
         """Open the configured store: a Chroma server when CHROMA_HOST is set, else the locked embedded one."""
         if settings.uses_chroma_server():
             client, hint = _server_client(settings), f"check the Chroma server at {_server_url(settings)}"
-            # A server has no folder beside it that all its clients share: each process keeps the keyword index in
-            # memory, filled from the server when it opens (see docs/deployment.md).
-            store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint)
+            # A server has no folder beside it that all its clients share: each client keeps its own keyword index
+            # under DATA_DIR, refilled from the server when it is out of step (see ``_ServerKeywordState``).
+            folder, kw_lock = _server_keyword_folder(settings, client)
+            store = cls._attach(client, None, settings.collection, embeddings, embedding_model, dimension, hint,
+                                keyword_path=folder, keyword_lock=kw_lock, on_server=True,
+                                copies_path=folder / "copies.npz" if folder is not None else None)
             retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
             store._collection = cast(Collection, retrying)  # a server can restart under us
+            store._retry_seconds = settings.chroma_retry_seconds
             store.location = f"Chroma server at {_server_url(settings)}"
             return store
         lock = _acquire_lock(settings.data_dir)
@@ -202,10 +254,17 @@ class ArticleStore:
         *,
         keyword_path: Path | None = None,
         copies_path: Path | None = None,
+        keyword_lock: FileLock | None = None,
+        on_server: bool = False,
     ) -> ArticleStore:
         store = cls(client=client, embeddings=embeddings, embedding_model=model, dimension=dimension, hint=hint)
         store._lock = lock
         store._copies_path = copies_path
+        store._name = name
+        store._on_server = on_server
+        if keyword_lock is not None and keyword_path is not None:
+            store._kw_lock = keyword_lock
+            store._server_state = keyword_path / _SERVER_STATE
         try:
             store._collection = store._open_collection(name)
             store._keyword = KeywordIndex.open(keyword_path)
@@ -267,6 +326,9 @@ class ArticleStore:
         if self._keyword is not None:
             self._keyword.close()
             self._keyword = None
+        if self._kw_lock is not None:
+            self._kw_lock.release()
+            self._kw_lock = None
         close = getattr(self._client, "close", None)  # Client.close() exists, but not on the ClientAPI interface
         with contextlib.suppress(*_CHROMA_ERRORS):
             if callable(close):
@@ -371,6 +433,101 @@ class ArticleStore:
             hits.append((_retrieved(cid, doc, meta, similarity=similarity), similarity))
         return hits
 
+    def filtered_dense_search(
+        self,
+        query_embedding: list[float],
+        *,
+        k: int,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        path: FilterPath = "auto",
+    ) -> list[tuple[RetrievedChunk, float]]:
+        """The k nearest chunks within the source and date limits, without Chroma's slow metadata pre-filter.
+
+        Chroma's filtered search costs about 0.5 s at 100,000 chunks whatever the filter leaves. The keyword
+        index answers the same limits in a millisecond, so its count picks the path: when few chunks match,
+        their vectors are read by id and scored exactly (cosine in numpy); when many match, an unfiltered
+        search for proportionally more results is filtered here, and widened (at worst, Chroma's own filtered
+        search) when it leaves fewer than ``k``. Every hit is checked against its metadata, so nothing outside
+        the limits is returned even if the keyword index were out of step.
+        """
+        where = build_filter(sources=sources, since=since, until=until)
+        if where is None or k <= 0:
+            return self.dense_search(query_embedding, k=k)
+        self._check_dimension(len(query_embedding))
+        if path == "chroma":
+            return self.dense_search(query_embedding, k=k, where=where)
+        index = self._kw()
+        left = self.keyword_count_matching(sources=sources, since=since, until=until)
+        if left == 0:
+            return []
+        total = max(index.count(), left)
+        if path == "auto":
+            path = pick_filter_path(left, total, k, server=self._on_server)
+        limits = {"sources": sources, "since": since, "until": until}
+        if path == "direct":
+            ids = index.matching_ids(sources=sources, since=since, until=until)
+            return self._score_directly(query_embedding, ids, k=k, limits=limits)
+        fetch = min(total, math.ceil(_OVERFETCH * k * total / left))
+        for _ in range(2):
+            hits = self._overfetch(query_embedding, fetch=fetch, k=k, limits=limits)
+            if hits is None:  # the keyword index disagrees with a chunk's metadata: let Chroma's filter decide
+                break
+            if len(hits) >= k or fetch >= total:
+                return hits
+            fetch = min(total, fetch * 4)
+        return self.dense_search(query_embedding, k=k, where=where)
+
+    def _overfetch(
+        self, query_embedding: list[float], *, fetch: int, k: int, limits: Mapping[str, Any]
+    ) -> list[tuple[RetrievedChunk, float]] | None:
+        """The best ``k`` within the limits among the ``fetch`` nearest chunks; None when the two indexes disagree.
+
+        The search asks Chroma for ids and distances only (their metadata would cost four times as much at
+        this depth); the keyword index says which ids the limits keep, and only the chosen chunks are read.
+        """
+        with self._guarded("search the store"):
+            queries: list[Sequence[float] | Sequence[int]] = [query_embedding]
+            res = self._coll().query(query_embeddings=queries, n_results=fetch, include=["distances"])
+        ids = res["ids"][0] if res["ids"] else []
+        dists = (res["distances"] or [[]])[0]
+        inside = self._kw().matching_among(ids, **limits)
+        chosen = [(cid, 1.0 - float(dist)) for cid, dist in zip(ids, dists, strict=True) if cid in inside][:k]
+        found = {c.chunk_id: c for c in self.get_chunks([cid for cid, _ in chosen])}
+        hits = [(found[cid].model_copy(update={"similarity": sim}), sim) for cid, sim in chosen if cid in found]
+        if not all(_hit_matches(chunk, limits) for chunk, _ in hits):
+            return None
+        return hits
+
+    def _score_directly(
+        self, query_embedding: list[float], chunk_ids: Sequence[str], *, k: int, limits: Mapping[str, Any]
+    ) -> list[tuple[RetrievedChunk, float]]:
+        """Exact cosine ranking of these chunks' stored vectors (read by id, a page at a time)."""
+        ids: list[str] = []
+        rows: list[Any] = []
+        for start in range(0, len(chunk_ids), _PAGE):
+            with self._guarded("read embeddings"):
+                got = self._coll().get(ids=list(chunk_ids[start : start + _PAGE]), include=["embeddings"])
+            if got["embeddings"] is not None and len(got["ids"]):
+                ids.extend(got["ids"])
+                rows.append(np.asarray(got["embeddings"], dtype=np.float64))
+        if not ids:
+            return []
+        matrix = np.vstack(rows)
+        query = np.asarray(query_embedding, dtype=np.float64)
+        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+        cosines = np.divide(matrix @ query, norms, out=np.zeros(len(ids)), where=norms > 0)
+        order = sorted(range(len(ids)), key=lambda i: (-cosines[i], ids[i]))
+        found = {c.chunk_id: c for c in self.get_chunks([ids[i] for i in order[: k * 2]])}
+        hits = []
+        for i in order[: k * 2]:
+            chunk = found.get(ids[i])
+            if chunk is not None and _hit_matches(chunk, limits):
+                similarity = float(cosines[i])
+                hits.append((chunk.model_copy(update={"similarity": similarity}), similarity))
+        return hits[:k]
+
     def list_articles(self) -> list[ArticleSummary]:
         """One summary per stored article (title, outlet, date, chunk count), newest first, for the library."""
         found: dict[str, ArticleSummary] = {}
@@ -419,6 +576,7 @@ class ArticleStore:
                 self._coll().delete(ids=sorted(stale))
             rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
             self._kw().replace_articles(article_ids, rows)
+            self._mark_written()
         self._version += 1
         self._update_copies(added=[(article.id, article.text) for article, _ in batch])
         return len(pairs)
@@ -467,6 +625,7 @@ class ArticleStore:
             with self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
+                self._mark_written()
             self._version += 1
             self._update_copies(removed=[article_id])
             self.save_copies()
@@ -480,8 +639,9 @@ class ArticleStore:
         Kept in a file beside the keyword index and updated with every write (saved by ``save_copies``,
         at the latest when the store closes), so a new process reads one small file instead of every
         chunk. The file records the store's chunk count: a missing or out-of-step file (another version
-        wrote the store, a process died before saving) is rebuilt from the chunks once. A Chroma server
-        has no folder beside it: each process builds the index from the server on first use.
+        wrote the store, a process died before saving) is rebuilt from the chunks once. With a Chroma server
+        the file sits beside the client's keyword index and is dropped whenever that index is refilled
+        (another client wrote); a process without that folder builds the signatures from the server.
         """
         with self._copies_lock:
             return self._loaded_copies()
@@ -542,6 +702,12 @@ class ArticleStore:
         """The ``k`` best chunk ids by BM25, with scores, under the same limits as ``build_filter``."""
         return self._kw().search(query, k=k, sources=sources, since=since, until=until)
 
+    def keyword_count_matching(
+        self, *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+    ) -> int:
+        """How many chunks the source and date limits leave, from the keyword index's fields (milliseconds)."""
+        return self._kw().count_matching(sources=sources, since=since, until=until)
+
     def keyword_chunk_ids(self) -> set[str]:
         """Every chunk id in the keyword index (reads it whole; for checks, not for queries)."""
         return self._kw().chunk_ids()
@@ -568,9 +734,65 @@ class ArticleStore:
         if pending and "*" not in pending:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
-        if "*" in pending or index.count() != self.count():
+        marker = self._read_marker() if self._on_server else None
+        in_step = self._state_matches(marker)
+        if not in_step and self._copies_path is not None:  # another client wrote: its articles' signatures too
+            self._copies_path.unlink(missing_ok=True)
+        if "*" in pending or index.count() != self.count() or not in_step:
             index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
         index.clear_pending()
+        self._save_state(marker)
+
+    # -- the keyword index beside a Chroma server ----------------------------------------------------
+
+    def _read_marker(self) -> str:
+        """The server collection's write marker ("" when no assistant wrote one): any client's write changes it."""
+        with self._guarded("read the collection's metadata"):
+            metadata = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
+        return _str(metadata.metadata or {}, _MARKER)
+
+    def _server_call(self, call: Callable[[], _T]) -> _T:
+        """``call`` retried on connection failures like the collection's own calls (a server can restart)."""
+        return with_retries(call, transient=_TRANSIENT, attempts=20, max_seconds=self._retry_seconds)
+
+    def _state_matches(self, marker: str | None) -> bool:
+        """True when the keyword index on disk saw the server's last write (always true without a server)."""
+        if self._server_state is None:
+            return True
+        state = _ServerKeywordState.read(self._server_state)
+        return state is not None and state.marker == marker and state.collection_id == str(self._coll().id)
+
+    def _save_state(self, marker: str | None) -> None:
+        if self._server_state is None or marker is None:
+            return
+        self._marker = marker
+        state = _ServerKeywordState(marker=marker, collection_id=str(self._coll().id))
+        try:
+            _write_atomic(self._server_state, state.model_dump_json())
+        except OSError as exc:
+            raise StoreError(
+                f"could not write {self._server_state}: {exc}; set ASSISTANT_DATA_DIR to a writable folder"
+            ) from exc
+
+    def _mark_written(self) -> None:
+        """After a write to a server: give its collection a new marker, and record it when nothing else wrote between.
+
+        If another client wrote since this index was last in step, the state file is removed instead, so the
+        next process refills the index from the server. Reading and setting the marker are two requests: two
+        writes landing within the same few milliseconds can still be missed (docs/deployment.md).
+        """
+        if not self._on_server:
+            return
+        current = self._read_marker()
+        new = uuid.uuid4().hex
+        with self._guarded("mark the collection as written"):
+            fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
+            self._server_call(lambda: fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new}))
+        if current == self._marker:
+            self._save_state(new)
+        elif self._server_state is not None:
+            self._marker = None
+            self._server_state.unlink(missing_ok=True)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -615,6 +837,51 @@ class ArticleStore:
             if len(got["ids"]) < _PAGE:
                 return
             offset += _PAGE
+
+
+_MARKER = "keyword_marker"
+_SERVER_STATE = "server-state.json"
+
+
+class _ServerKeywordState(BaseModel):
+    """Which state of a server's collection the keyword index beside it holds: the collection and its last write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    marker: str
+    collection_id: str
+
+    @classmethod
+    def read(cls, path: Path) -> _ServerKeywordState | None:
+        """The saved state, or None when it is missing or unreadable (the index is then refilled)."""
+        try:
+            return cls.model_validate_json(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def _server_keyword_folder(settings: Settings, client: ClientAPI) -> tuple[Path | None, FileLock | None]:
+    """The folder under DATA_DIR for this server's collection, locked for this process; (None, None) to keep the
+    index in memory instead (the folder is in use by another process on this machine, or cannot be written)."""
+    tenant, database = getattr(client, "tenant", "default_tenant"), getattr(client, "database", "default_database")
+    key = f"{_server_url(settings)}|{tenant}|{database}|{settings.collection}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = settings.data_dir / "keyword-server" / f"{settings.collection}-{digest}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "server.txt").write_text(key + "\n")
+        lock = FileLock(folder / "index.lock", timeout=0, thread_local=False, on_acquired=_write_pid)
+        lock.acquire()
+    except (OSError, Timeout):
+        return None, None
+    return folder, lock
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file and a rename, so no reader sees half of it."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class _RetryingCollection:
@@ -773,6 +1040,12 @@ def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, str | int]:
 
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _hit_matches(chunk: RetrievedChunk, limits: Mapping[str, Any]) -> bool:
+    """``matches_filter`` on a chunk already read (its source and publication date)."""
+    day = chunk.published.toordinal() if chunk.published is not None else 0
+    return matches_filter({"source": chunk.source, "published_ord": day}, **limits)
 
 
 def _keyword_row(chunk_id: str, text: str, meta: Mapping[str, object]) -> KeywordRow:

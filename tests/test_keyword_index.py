@@ -153,4 +153,4 @@ def test_server_mode_fills_each_process_keyword_index_from_the_server(
     with _open(settings) as reader:  # another process's view: built from the server
         assert {cid.split(":")[0] for cid in _in_step(reader)} == {b.id}
         assert reader.keyword_search("engineers repairs", k=3)[0][0].startswith(b.id)
-    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "data" / "chroma").exists()  # only the keyword index is kept here (test_server_keyword.py)
