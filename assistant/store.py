@@ -22,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -57,6 +59,7 @@ from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedC
 from assistant.settings import Settings
 
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
 Where = dict[str, object]
 """A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
 
@@ -199,6 +202,10 @@ class ArticleStore:
         self._retry_seconds = 0.0
         self._server_state: Path | None = None  # with a server: the file saying which write the keyword index saw
         self._marker: str | None = None  # the server's write marker the keyword index is in step with
+        # With a server: writes and refills of the keyword index take turns; a search checks at most this often.
+        self._refresh_lock = threading.RLock()
+        self._refresh_seconds = 0.0
+        self._next_check = 0.0
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -216,6 +223,8 @@ class ArticleStore:
             retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
             store._collection = cast(Collection, retrying)  # a server can restart under us
             store._retry_seconds = settings.chroma_retry_seconds
+            store._refresh_seconds = settings.chroma_refresh_seconds
+            store._next_check = time.monotonic() + settings.chroma_refresh_seconds  # just filled in step
             store.location = f"Chroma server at {_server_url(settings)}"
             return store
         lock = _acquire_lock(settings.data_dir)
@@ -566,7 +575,8 @@ class ArticleStore:
         ids = [chunk.id for _, chunk in pairs]
         metadatas = [_chunk_metadata(article, chunk) for article, chunk in pairs]
         article_ids = [article.id for article, _ in batch]
-        with self._kw().journal(article_ids), self._guarded(f"store {len(batch)} article(s) from {article_ids[0]}"):
+        action = f"store {len(batch)} article(s) from {article_ids[0]}"
+        with self._refresh_lock, self._kw().journal(article_ids), self._guarded(action):
             self._coll().upsert(
                 ids=ids, embeddings=cast(Any, vectors), documents=[c.text for _, c in pairs],
                 metadatas=cast(Any, metadatas),
@@ -622,7 +632,7 @@ class ArticleStore:
         """Remove all chunks of an article; returns how many were removed."""
         ids = self._ids_where({"article_id": article_id})
         if ids:
-            with self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
+            with self._refresh_lock, self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
                 self._mark_written()
@@ -643,11 +653,13 @@ class ArticleStore:
         the file sits beside the client's keyword index and is dropped whenever that index is refilled
         (another client wrote); a process without that folder builds the signatures from the server.
         """
+        self.refresh()
         with self._copies_lock:
             return self._loaded_copies()
 
     def find_copy(self, text: str, *, threshold: float) -> str | None:
         """The stored article ``text`` is a syndicated copy of, if any (``CopyIndex.find``)."""
+        self.refresh()
         with self._copies_lock:
             return self._loaded_copies().find(text, threshold=threshold)
 
@@ -763,9 +775,11 @@ class ArticleStore:
         return state is not None and state.marker == marker and state.collection_id == str(self._coll().id)
 
     def _save_state(self, marker: str | None) -> None:
-        if self._server_state is None or marker is None:
+        if marker is None:
             return
         self._marker = marker
+        if self._server_state is None:
+            return
         state = _ServerKeywordState(marker=marker, collection_id=str(self._coll().id))
         try:
             _write_atomic(self._server_state, state.model_dump_json())
@@ -790,9 +804,58 @@ class ArticleStore:
             self._server_call(lambda: fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new}))
         if current == self._marker:
             self._save_state(new)
-        elif self._server_state is not None:
-            self._marker = None
+            return
+        self._marker = None  # the next check (``refresh``) or open refills the index
+        if self._server_state is not None:
             self._server_state.unlink(missing_ok=True)
+
+    # -- following other clients' writes to a server -----------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Catch up with other clients' writes to a Chroma server; True when the keyword index was refilled.
+
+        A long-running process (the app) would otherwise search a keyword index, and filter dense search and
+        find copies through it, as it was when it opened. At most once per ``chroma_refresh_seconds`` (or
+        when ``force``d) it reads the collection's write marker and chunk count; when either moved and this
+        process did not move it, the index is refilled from the server and the copy signatures dropped (to be
+        rebuilt on their next use). Searches meanwhile see the old index: the refill commits once, whole. A
+        server that cannot be reached leaves the last good index and logs a warning: the check is retried at
+        the next interval. Without a server it does nothing (the embedded store has a single writer: its lock).
+        """
+        if not self._on_server or self._collection is None:
+            return False
+        now = time.monotonic()
+        if not force and now < self._next_check:
+            return False
+        if not self._refresh_lock.acquire(blocking=False):
+            return False  # a write or another refill is under way: this search uses the index as it is
+        try:
+            self._next_check = now + self._refresh_seconds
+            return self._refresh_now()
+        finally:
+            self._refresh_lock.release()
+
+    def _refresh_now(self) -> bool:
+        try:
+            marker, count = self._server_view()
+            if marker == self._marker and count == self._kw().count():
+                return False
+            self._kw().rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+            self._save_state(marker)
+        except StoreError as exc:
+            _log.warning("keeping the keyword index as it was: %s", exc)
+            return False
+        with self._copies_lock:
+            self._copies, self._copies_dirty = None, False
+            if self._copies_path is not None:
+                self._copies_path.unlink(missing_ok=True)
+        return True
+
+    def _server_view(self) -> tuple[str, int]:
+        """The collection's write marker and chunk count, asked once each with no retries: this is a check."""
+        with self._guarded("check the collection for other clients' writes"):
+            fresh = self._client.get_collection(self._name, embedding_function=None)
+            return _str(fresh.metadata or {}, _MARKER), fresh.count()
 
     # -- helpers -------------------------------------------------------------------------------------
 
