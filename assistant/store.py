@@ -204,6 +204,8 @@ class ArticleStore:
         self._marker: str | None = None  # the server's write marker the keyword index is in step with
         # With a server: writes and refills of the keyword index take turns; a search checks at most this often.
         self._refresh_lock = threading.RLock()
+        self._check_lock = threading.Lock()  # one check or refill at a time
+        self._refresher: threading.Thread | None = None
         self._refresh_seconds = 0.0
         self._next_check = 0.0
 
@@ -329,6 +331,7 @@ class ArticleStore:
 
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
+        self.wait_for_refresh()  # a refill in the background finishes before its index closes
         with contextlib.suppress(StoreError):  # an unsaved signature file is rebuilt on the next open
             self.save_copies()
         self._collection = None
@@ -653,13 +656,13 @@ class ArticleStore:
         the file sits beside the client's keyword index and is dropped whenever that index is refilled
         (another client wrote); a process without that folder builds the signatures from the server.
         """
-        self.refresh()
+        self.refresh(wait=False)
         with self._copies_lock:
             return self._loaded_copies()
 
     def find_copy(self, text: str, *, threshold: float) -> str | None:
         """The stored article ``text`` is a syndicated copy of, if any (``CopyIndex.find``)."""
-        self.refresh()
+        self.refresh(wait=False)
         with self._copies_lock:
             return self._loaded_copies().find(text, threshold=threshold)
 
@@ -811,7 +814,7 @@ class ArticleStore:
 
     # -- following other clients' writes to a server -----------------------------------------------------
 
-    def refresh(self, *, force: bool = False) -> bool:
+    def refresh(self, *, force: bool = False, wait: bool = True) -> bool:
         """Catch up with other clients' writes to a Chroma server; True when the keyword index was refilled.
 
         A long-running process (the app) would otherwise search a keyword index, and filter dense search and
@@ -821,19 +824,37 @@ class ArticleStore:
         rebuilt on their next use). Searches meanwhile see the old index: the refill commits once, whole. A
         server that cannot be reached leaves the last good index and logs a warning: the check is retried at
         the next interval. Without a server it does nothing (the embedded store has a single writer: its lock).
+
+        ``wait=False`` (what searches use) runs the check and any refill in a background thread, so no
+        question waits for a refill (seconds at 100,000 chunks): the searches that follow see the old index
+        until the new one is committed. It then returns False at once (``wait_for_refresh`` waits for it).
         """
         if not self._on_server or self._collection is None:
             return False
         now = time.monotonic()
         if not force and now < self._next_check:
             return False
-        if not self._refresh_lock.acquire(blocking=False):
-            return False  # a write or another refill is under way: this search uses the index as it is
-        try:
+        with self._check_lock:
+            if self._refresher is not None and self._refresher.is_alive():
+                return False  # one is under way
             self._next_check = now + self._refresh_seconds
+            if not wait:
+                self._refresher = threading.Thread(target=self._refresh_locked, name="keyword-refresh", daemon=True)
+                self._refresher.start()
+                return False
+        return self._refresh_locked()
+
+    def wait_for_refresh(self) -> None:
+        """Wait for a check or refill started by ``refresh(wait=False)``, if one is under way."""
+        refresher = self._refresher
+        if refresher is not None and refresher is not threading.current_thread():
+            refresher.join()
+
+    def _refresh_locked(self) -> bool:
+        with self._refresh_lock:  # waits for a write of this process to finish: it moves the marker itself
+            if self._collection is None:
+                return False
             return self._refresh_now()
-        finally:
-            self._refresh_lock.release()
 
     def _refresh_now(self) -> bool:
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +60,12 @@ def _articles_found(store: ArticleStore, query: str, **limits: object) -> set[st
     return {c.article_id for c in chunks}
 
 
+def _catch_up(store: ArticleStore) -> None:
+    """A retrieval notices other clients' writes and refills in the background; wait for that to finish."""
+    _retriever(store).retrieve("anything at all")
+    store.wait_for_refresh()
+
+
 def test_another_clients_add_and_delete_are_seen_without_a_restart(
     server: tuple[Path, str, int, str], refills: list[int]
 ) -> None:
@@ -68,14 +76,17 @@ def test_another_clients_add_and_delete_are_seen_without_a_restart(
         with _open(_client(server, "other", every=0)) as other:
             other.add_article(b, _chunks(b))
         refills.clear()  # the other client's own first fill
+        _catch_up(mine)
         assert _articles_found(mine, "engineers repairs", sources=["AP"]) == {b.id}  # a filtered retrieval
         assert mine.keyword_search("engineers repairs", k=3)[0][0].startswith(b.id)
         assert refills == [1]
         with _open(_client(server, "other", every=0)) as other:
             other.delete_article(a.id)
+        _catch_up(mine)
         assert _articles_found(mine, "council budget libraries", sources=["Reuters"]) == set()
         assert mine.keyword_search("council budget", k=3) == []
         assert mine.keyword_chunk_ids() == mine.chunk_ids()
+        mine.wait_for_refresh()
         assert refills == [1, 1]  # reopening the other client's folder found it in step: no refill there
 
 
@@ -84,6 +95,7 @@ def test_no_check_runs_before_the_interval_is_up(server: tuple[Path, str, int, s
     with _open(_client(server, "mine", every=3600)) as mine:
         with _open(_client(server, "other", every=3600)) as other:
             other.add_article(b, _chunks(b))
+        _catch_up(mine)
         assert _articles_found(mine, "engineers repairs", sources=["AP"]) == set()
         assert mine.keyword_search("engineers repairs", k=3) == []
         assert mine.refresh() is False  # not due
@@ -103,6 +115,7 @@ def test_this_processs_own_writes_cause_no_refill(
         mine.delete_article(b.id)
         assert b.id not in _articles_found(mine, "engineers repairs highway")
         assert mine.keyword_search("engineers repairs", k=3) == []
+        mine.wait_for_refresh()
         assert mine.refresh(force=True) is False
     assert refills == []
 
@@ -159,6 +172,8 @@ def test_copy_signatures_follow_another_clients_writes(server: tuple[Path, str, 
         assert mine.find_copy(TEXT_B, threshold=0.8) is None
         with _open(_client(server, "other", every=0)) as other:
             other.add_article(b, _chunks(b))
+        mine.find_copy(TEXT_B, threshold=0.8)  # notices the write; the signatures are dropped in the background
+        mine.wait_for_refresh()
         assert mine.find_copy(TEXT_B, threshold=0.8) == b.id
         assert b.id in mine.copy_index()
 
@@ -173,3 +188,33 @@ def test_a_second_process_on_the_same_data_dir_follows_the_first(server: tuple[P
             assert second.keyword_search("engineers repairs", k=3) == []  # not checked yet
             assert second.refresh() is True
             assert second.keyword_search("engineers repairs", k=3)[0][0].startswith(b.id)
+
+
+def test_searches_during_a_refill_see_the_old_index_and_do_not_wait_for_it(
+    server: tuple[Path, str, int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = _article(TEXT_A), _article(TEXT_B, source="AP")
+    with _open(_client(server, "mine", every=0)) as mine:
+        mine.add_article(a, _chunks(a))
+        with _open(_client(server, "other", every=0)) as other:
+            other.add_article(b, _chunks(b))
+        pages, release = mine._pages, threading.Event()
+
+        def slow(*args: object, **kwargs: object) -> Iterator[tuple[str, str, dict[str, object]]]:
+            rows = iter(pages(*args, **kwargs))  # type: ignore[arg-type]
+            yield next(rows)
+            release.wait(timeout=30)  # the refill is half read here
+            yield from rows
+
+        monkeypatch.setattr(mine, "_pages", slow)
+        try:
+            _retriever(mine).retrieve("council budget")  # starts the refill
+            started = time.monotonic()
+            assert _articles_found(mine, "engineers repairs", sources=["AP"]) == set()  # the old index, whole
+            assert mine.keyword_search("engineers repairs", k=3) == []
+            assert mine.keyword_search("council budget", k=3)[0][0].startswith(a.id)
+            assert time.monotonic() - started < 10
+        finally:
+            release.set()
+        mine.wait_for_refresh()
+        assert _articles_found(mine, "engineers repairs", sources=["AP"]) == {b.id}
