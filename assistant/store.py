@@ -589,7 +589,7 @@ class ArticleStore:
                 self._coll().delete(ids=sorted(stale))
             rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
             self._kw().replace_articles(article_ids, rows)
-            self._mark_written()
+            self._mark_written(article_ids)
         self._version += 1
         self._update_copies(added=[(article.id, article.text) for article, _ in batch])
         return len(pairs)
@@ -638,7 +638,7 @@ class ArticleStore:
             with self._refresh_lock, self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
-                self._mark_written()
+                self._mark_written([article_id])
             self._version += 1
             self._update_copies(removed=[article_id])
             self.save_copies()
@@ -791,25 +791,30 @@ class ArticleStore:
                 f"could not write {self._server_state}: {exc}; set ASSISTANT_DATA_DIR to a writable folder"
             ) from exc
 
-    def _mark_written(self) -> None:
-        """After a write to a server: give its collection a new marker, and record it when nothing else wrote between.
+    def _mark_written(self, article_ids: Sequence[str]) -> None:
+        """After a write to a server: give its collection a new marker, log the articles it changed, and record
+        the marker when nothing else wrote between.
 
-        If another client wrote since this index was last in step, the state file is removed instead, so the
-        next process refills the index from the server. Reading and setting the marker are two requests: two
-        writes landing within the same few milliseconds can still be missed (docs/deployment.md).
+        The log (``keyword_log``, the last few hundred articles written, each write chained to the marker before
+        it) lets a running client catch up by re-reading just those articles (``refresh``). If another client
+        wrote since this index was last in step, the state file is removed instead, so the next process refills
+        the index from the server, and this process's next check walks the log from where it was. Reading and
+        setting the marker are two requests: two writes landing within the same few milliseconds can still be
+        missed (docs/deployment.md).
         """
         if not self._on_server:
             return
-        current = self._read_marker()
         new = uuid.uuid4().hex
         with self._guarded("mark the collection as written"):
             fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
-            self._server_call(lambda: fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new}))
+            metadata = fresh.metadata or {}
+            current = _str(metadata, _MARKER)
+            log = _ChangeLog.read(metadata).then(_Change(prev=current, new=new, articles=sorted(set(article_ids))))
+            update = {**metadata, _MARKER: new, _LOG: log.model_dump_json()}
+            self._server_call(lambda: fresh.modify(metadata=update))
         if current == self._marker:
             self._save_state(new)
-            return
-        self._marker = None  # the next check (``refresh``) or open refills the index
-        if self._server_state is not None:
+        elif self._server_state is not None:  # the marker stays where this index was: the next check catches up
             self._server_state.unlink(missing_ok=True)
 
     # -- following other clients' writes to a server -----------------------------------------------------
@@ -858,25 +863,54 @@ class ArticleStore:
 
     def _refresh_now(self) -> bool:
         try:
-            marker, count = self._server_view()
-            if marker == self._marker and count == self._kw().count():
+            marker, count, log = self._server_view()
+            index = self._kw()
+            if marker == self._marker and count == index.count():
                 return False
-            self._kw().rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+            changed = log.changed_between(self._marker, marker)
+            if changed is None or not self._apply_changes(changed, count):
+                index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+                self._drop_copies()
             self._save_state(marker)
         except StoreError as exc:
             _log.warning("keeping the keyword index as it was: %s", exc)
             return False
-        with self._copies_lock:
-            self._copies, self._copies_dirty = None, False
-            if self._copies_path is not None:
-                self._copies_path.unlink(missing_ok=True)
         return True
 
-    def _server_view(self) -> tuple[str, int]:
-        """The collection's write marker and chunk count, asked once each with no retries: this is a check."""
+    def _apply_changes(self, changed: set[str], count: int) -> bool:
+        """Re-read just the articles other clients wrote; False when the index then disagrees with the count."""
+        where: Where = {"article_id": {"$in": sorted(changed)}}
+        rows = list(self._pages(where, include_documents=True)) if changed else []
+        self._kw().replace_articles(sorted(changed), [_keyword_row(*row) for row in rows])
+        if self._kw().count() != count:  # a write the log missed (or made without the assistant)
+            return False
+        texts = stored_texts([_retrieved(*row) for row in rows])
+        with self._copies_lock:
+            if self._copies is None:  # not loaded: its file may predate these writes
+                self._drop_copies_file()
+                return True
+            for article_id in changed:
+                self._copies.remove(article_id)
+            for article_id, text in texts.items():
+                self._copies.add(article_id, text)
+            self._copies_dirty = True
+        return True
+
+    def _drop_copies(self) -> None:
+        with self._copies_lock:
+            self._copies, self._copies_dirty = None, False
+            self._drop_copies_file()
+
+    def _drop_copies_file(self) -> None:
+        if self._copies_path is not None:
+            self._copies_path.unlink(missing_ok=True)
+
+    def _server_view(self) -> tuple[str, int, _ChangeLog]:
+        """The collection's write marker, change log and chunk count, asked once each with no retries (a check)."""
         with self._guarded("check the collection for other clients' writes"):
             fresh = self._client.get_collection(self._name, embedding_function=None)
-            return _str(fresh.metadata or {}, _MARKER), fresh.count()
+            metadata = fresh.metadata or {}
+            return _str(metadata, _MARKER), fresh.count(), _ChangeLog.read(metadata)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -924,7 +958,68 @@ class ArticleStore:
 
 
 _MARKER = "keyword_marker"
+_LOG = "keyword_log"
+_LOG_ARTICLES = 400
+"""Articles the change log remembers (about 8 kB of metadata, read by every check): a client that falls further
+behind refills its index whole."""
 _SERVER_STATE = "server-state.json"
+
+
+class _Change(BaseModel):
+    """One write to a server's collection: the marker before it, the one it set, and the articles it changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prev: str
+    new: str
+    articles: list[str]
+
+
+class _ChangeLog(BaseModel):
+    """The last writes to a server's collection, oldest first, kept in its metadata (``keyword_log``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    changes: list[_Change] = []
+
+    @classmethod
+    def read(cls, metadata: Mapping[str, object]) -> _ChangeLog:
+        """The log in a collection's metadata; empty when missing or unreadable (readers then refill whole)."""
+        try:
+            return cls.model_validate_json(_str(metadata, _LOG) or "{}")
+        except ValueError:
+            return cls()
+
+    def then(self, change: _Change) -> _ChangeLog:
+        """This log with ``change`` appended, trimmed to the newest writes within ``_LOG_ARTICLES`` articles."""
+        kept: list[_Change] = []
+        total = 0
+        for item in reversed([*self.changes, change]):
+            total += len(item.articles)
+            if total > _LOG_ARTICLES:
+                break
+            kept.append(item)
+        return _ChangeLog(changes=kept[::-1])
+
+    def changed_between(self, since: str | None, marker: str) -> set[str] | None:
+        """Articles written from marker ``since`` to ``marker``, following the chain of writes; None when the
+        log cannot say (a marker unknown or fallen out of the log, or two writes that both followed one marker)."""
+        if since is None:
+            return None
+        following: dict[str, list[_Change]] = {}
+        for change in self.changes:
+            following.setdefault(change.prev, []).append(change)
+        changed: set[str] = set()
+        at = since
+        for _ in range(len(self.changes) + 1):
+            if at == marker:
+                return changed
+            nexts = following.get(at, [])
+            if len(nexts) != 1:
+                return None
+            changed.update(nexts[0].articles)
+            at = nexts[0].new
+        return None
 
 
 class _ServerKeywordState(BaseModel):
