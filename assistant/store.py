@@ -820,19 +820,20 @@ class ArticleStore:
     # -- following other clients' writes to a server -----------------------------------------------------
 
     def refresh(self, *, force: bool = False, wait: bool = True) -> bool:
-        """Catch up with other clients' writes to a Chroma server; True when the keyword index was refilled.
+        """Catch up with other clients' writes to a Chroma server; True when the keyword index was brought up to date.
 
         A long-running process (the app) would otherwise search a keyword index, and filter dense search and
         find copies through it, as it was when it opened. At most once per ``chroma_refresh_seconds`` (or
-        when ``force``d) it reads the collection's write marker and chunk count; when either moved and this
-        process did not move it, the index is refilled from the server and the copy signatures dropped (to be
-        rebuilt on their next use). Searches meanwhile see the old index: the refill commits once, whole. A
+        when ``force``d) it reads the collection's write marker, change log and chunk count; when they moved
+        and this process did not move them, the articles the log names are re-read into the index and the copy
+        signatures; when the log cannot say, the index is refilled from the server and the signatures dropped
+        (rebuilt on their next use). Searches meanwhile see the old index: each commits once, whole. A
         server that cannot be reached leaves the last good index and logs a warning: the check is retried at
         the next interval. Without a server it does nothing (the embedded store has a single writer: its lock).
 
-        ``wait=False`` (what searches use) runs the check and any refill in a background thread, so no
-        question waits for a refill (seconds at 100,000 chunks): the searches that follow see the old index
-        until the new one is committed. It then returns False at once (``wait_for_refresh`` waits for it).
+        ``wait=False`` (what searches use) runs the check and any catch-up in a background thread, so no
+        question waits for one (a whole refill takes seconds at 100,000 chunks): the searches that follow see
+        the old index until the new one is committed. It then returns False at once (``wait_for_refresh`` waits for it).
         """
         if not self._on_server or self._collection is None:
             return False
