@@ -750,7 +750,7 @@ class ArticleStore:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
         marker = self._read_marker() if self._on_server else None
-        in_step = self._state_matches(marker)
+        in_step = self._state_matches(marker) or self._caught_up_at_open(marker)
         if not in_step and self._copies_path is not None:  # another client wrote: its articles' signatures too
             self._copies_path.unlink(missing_ok=True)
         if "*" in pending or index.count() != self.count() or not in_step:
@@ -769,6 +769,19 @@ class ArticleStore:
     def _server_call(self, call: Callable[[], _T]) -> _T:
         """``call`` retried on connection failures like the collection's own calls (a server can restart)."""
         return with_retries(call, transient=_TRANSIENT, attempts=20, max_seconds=self._retry_seconds)
+
+    def _caught_up_at_open(self, marker: str | None) -> bool:
+        """Bring an index saved out of step up to date from the server's change log (``refresh``), when it can say
+        what was written since; False when a whole refill is needed."""
+        if self._server_state is None or marker is None:
+            return False
+        state = _ServerKeywordState.read(self._server_state)
+        if state is None or state.collection_id != str(self._coll().id):
+            return False
+        with self._guarded("read the collection's metadata"):
+            fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
+        changed = _ChangeLog.read(fresh.metadata or {}).changed_between(state.marker, marker)
+        return changed is not None and self._apply_changes(changed, self.count())
 
     def _state_matches(self, marker: str | None) -> bool:
         """True when the keyword index on disk saw the server's last write (always true without a server)."""
@@ -885,11 +898,11 @@ class ArticleStore:
         self._kw().replace_articles(sorted(changed), [_keyword_row(*row) for row in rows])
         if self._kw().count() != count:  # a write the log missed (or made without the assistant)
             return False
-        texts = stored_texts([_retrieved(*row) for row in rows])
         with self._copies_lock:
             if self._copies is None:  # not loaded: its file may predate these writes
                 self._drop_copies_file()
                 return True
+            texts = stored_texts([_retrieved(*row) for row in rows])
             for article_id in changed:
                 self._copies.remove(article_id)
             for article_id, text in texts.items():
