@@ -34,7 +34,6 @@ from assistant.sentences import content_words
 
 _HEAP = 32_000_000  # tantivy's writer arena; 15 MB is its floor per thread
 _JOURNAL = "pending.json"
-_BATCH = 5000
 
 
 class KeywordRow(BaseModel):
@@ -207,14 +206,22 @@ class KeywordIndex:
         self._commit()
 
     def rebuild(self, rows: Iterable[KeywordRow]) -> int:
-        """Replace the whole index with ``rows``; returns how many were indexed."""
+        """Replace the whole index with ``rows``; returns how many were indexed.
+
+        One commit at the end, so searches running meanwhile see the old index until the new one is whole
+        (the writer spills to segment files when its arena fills, so memory stays bounded); if reading
+        ``rows`` fails, the change is rolled back and the old index stays.
+        """
         writer = self._writer_()
-        writer.delete_all_documents()
         n = 0
-        for n, row in enumerate(rows, start=1):
-            writer.add_document(_document(row))
-            if n % _BATCH == 0:
-                writer.commit()
+        try:
+            writer.delete_all_documents()
+            for row in rows:
+                writer.add_document(_document(row))
+                n += 1
+        except BaseException:
+            writer.rollback()
+            raise
         self._commit()
         return n
 

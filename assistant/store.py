@@ -22,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -57,6 +59,7 @@ from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedC
 from assistant.settings import Settings
 
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
 Where = dict[str, object]
 """A Chroma metadata filter, e.g. ``{"source": "Reuters"}`` or the result of ``build_filter``."""
 
@@ -199,6 +202,12 @@ class ArticleStore:
         self._retry_seconds = 0.0
         self._server_state: Path | None = None  # with a server: the file saying which write the keyword index saw
         self._marker: str | None = None  # the server's write marker the keyword index is in step with
+        # With a server: writes and refills of the keyword index take turns; a search checks at most this often.
+        self._refresh_lock = threading.RLock()
+        self._check_lock = threading.Lock()  # one check or refill at a time
+        self._refresher: threading.Thread | None = None
+        self._refresh_seconds = 0.0
+        self._next_check = 0.0
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -216,6 +225,8 @@ class ArticleStore:
             retrying = _RetryingCollection(store._coll(), seconds=settings.chroma_retry_seconds)
             store._collection = cast(Collection, retrying)  # a server can restart under us
             store._retry_seconds = settings.chroma_retry_seconds
+            store._refresh_seconds = settings.chroma_refresh_seconds
+            store._next_check = time.monotonic() + settings.chroma_refresh_seconds  # just filled in step
             store.location = f"Chroma server at {_server_url(settings)}"
             return store
         lock = _acquire_lock(settings.data_dir)
@@ -320,6 +331,7 @@ class ArticleStore:
 
     def close(self) -> None:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
+        self.wait_for_refresh()  # a refill in the background finishes before its index closes
         with contextlib.suppress(StoreError):  # an unsaved signature file is rebuilt on the next open
             self.save_copies()
         self._collection = None
@@ -566,7 +578,8 @@ class ArticleStore:
         ids = [chunk.id for _, chunk in pairs]
         metadatas = [_chunk_metadata(article, chunk) for article, chunk in pairs]
         article_ids = [article.id for article, _ in batch]
-        with self._kw().journal(article_ids), self._guarded(f"store {len(batch)} article(s) from {article_ids[0]}"):
+        action = f"store {len(batch)} article(s) from {article_ids[0]}"
+        with self._refresh_lock, self._kw().journal(article_ids), self._guarded(action):
             self._coll().upsert(
                 ids=ids, embeddings=cast(Any, vectors), documents=[c.text for _, c in pairs],
                 metadatas=cast(Any, metadatas),
@@ -576,7 +589,7 @@ class ArticleStore:
                 self._coll().delete(ids=sorted(stale))
             rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
             self._kw().replace_articles(article_ids, rows)
-            self._mark_written()
+            self._mark_written(article_ids)
         self._version += 1
         self._update_copies(added=[(article.id, article.text) for article, _ in batch])
         return len(pairs)
@@ -622,10 +635,10 @@ class ArticleStore:
         """Remove all chunks of an article; returns how many were removed."""
         ids = self._ids_where({"article_id": article_id})
         if ids:
-            with self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
+            with self._refresh_lock, self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
-                self._mark_written()
+                self._mark_written([article_id])
             self._version += 1
             self._update_copies(removed=[article_id])
             self.save_copies()
@@ -643,11 +656,13 @@ class ArticleStore:
         the file sits beside the client's keyword index and is dropped whenever that index is refilled
         (another client wrote); a process without that folder builds the signatures from the server.
         """
+        self.refresh(wait=False)
         with self._copies_lock:
             return self._loaded_copies()
 
     def find_copy(self, text: str, *, threshold: float) -> str | None:
         """The stored article ``text`` is a syndicated copy of, if any (``CopyIndex.find``)."""
+        self.refresh(wait=False)
         with self._copies_lock:
             return self._loaded_copies().find(text, threshold=threshold)
 
@@ -735,7 +750,7 @@ class ArticleStore:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
         marker = self._read_marker() if self._on_server else None
-        in_step = self._state_matches(marker)
+        in_step = self._state_matches(marker) or self._caught_up_at_open(marker)
         if not in_step and self._copies_path is not None:  # another client wrote: its articles' signatures too
             self._copies_path.unlink(missing_ok=True)
         if "*" in pending or index.count() != self.count() or not in_step:
@@ -755,6 +770,19 @@ class ArticleStore:
         """``call`` retried on connection failures like the collection's own calls (a server can restart)."""
         return with_retries(call, transient=_TRANSIENT, attempts=20, max_seconds=self._retry_seconds)
 
+    def _caught_up_at_open(self, marker: str | None) -> bool:
+        """Bring an index saved out of step up to date from the server's change log (``refresh``), when it can say
+        what was written since; False when a whole refill is needed."""
+        if self._server_state is None or marker is None:
+            return False
+        state = _ServerKeywordState.read(self._server_state)
+        if state is None or state.collection_id != str(self._coll().id):
+            return False
+        with self._guarded("read the collection's metadata"):
+            fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
+        changed = _ChangeLog.read(fresh.metadata or {}).changed_between(state.marker, marker)
+        return changed is not None and self._apply_changes(changed, self.count())
+
     def _state_matches(self, marker: str | None) -> bool:
         """True when the keyword index on disk saw the server's last write (always true without a server)."""
         if self._server_state is None:
@@ -763,9 +791,11 @@ class ArticleStore:
         return state is not None and state.marker == marker and state.collection_id == str(self._coll().id)
 
     def _save_state(self, marker: str | None) -> None:
-        if self._server_state is None or marker is None:
+        if marker is None:
             return
         self._marker = marker
+        if self._server_state is None:
+            return
         state = _ServerKeywordState(marker=marker, collection_id=str(self._coll().id))
         try:
             _write_atomic(self._server_state, state.model_dump_json())
@@ -774,25 +804,127 @@ class ArticleStore:
                 f"could not write {self._server_state}: {exc}; set ASSISTANT_DATA_DIR to a writable folder"
             ) from exc
 
-    def _mark_written(self) -> None:
-        """After a write to a server: give its collection a new marker, and record it when nothing else wrote between.
+    def _mark_written(self, article_ids: Sequence[str]) -> None:
+        """After a write to a server: give its collection a new marker, log the articles it changed, and record
+        the marker when nothing else wrote between.
 
-        If another client wrote since this index was last in step, the state file is removed instead, so the
-        next process refills the index from the server. Reading and setting the marker are two requests: two
-        writes landing within the same few milliseconds can still be missed (docs/deployment.md).
+        The log (``keyword_log``, the last few hundred articles written, each write chained to the marker before
+        it) lets a running client catch up by re-reading just those articles (``refresh``). If another client
+        wrote since this index was last in step, the state file is removed instead, so the next process refills
+        the index from the server, and this process's next check walks the log from where it was. Reading and
+        setting the marker are two requests: two writes landing within the same few milliseconds can still be
+        missed (docs/deployment.md).
         """
         if not self._on_server:
             return
-        current = self._read_marker()
         new = uuid.uuid4().hex
         with self._guarded("mark the collection as written"):
             fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
-            self._server_call(lambda: fresh.modify(metadata={**(fresh.metadata or {}), _MARKER: new}))
+            metadata = fresh.metadata or {}
+            current = _str(metadata, _MARKER)
+            log = _ChangeLog.read(metadata).then(_Change(prev=current, new=new, articles=sorted(set(article_ids))))
+            update = {**metadata, _MARKER: new, _LOG: log.model_dump_json()}
+            self._server_call(lambda: fresh.modify(metadata=update))
         if current == self._marker:
             self._save_state(new)
-        elif self._server_state is not None:
-            self._marker = None
+        elif self._server_state is not None:  # the marker stays where this index was: the next check catches up
             self._server_state.unlink(missing_ok=True)
+
+    # -- following other clients' writes to a server -----------------------------------------------------
+
+    def refresh(self, *, force: bool = False, wait: bool = True) -> bool:
+        """Catch up with other clients' writes to a Chroma server; True when the keyword index was brought up to date.
+
+        A long-running process (the app) would otherwise search a keyword index, and filter dense search and
+        find copies through it, as it was when it opened. At most once per ``chroma_refresh_seconds`` (or
+        when ``force``d) it reads the collection's write marker, change log and chunk count; when they moved
+        and this process did not move them, the articles the log names are re-read into the index and the copy
+        signatures; when the log cannot say, the index is refilled from the server and the signatures dropped
+        (rebuilt on their next use). Searches meanwhile see the old index: each commits once, whole. A
+        server that cannot be reached leaves the last good index and logs a warning: the check is retried at
+        the next interval. Without a server it does nothing (the embedded store has a single writer: its lock).
+
+        ``wait=False`` (what searches use) runs the check and any catch-up in a background thread, so no
+        question waits for one (a whole refill takes seconds at 100,000 chunks): the searches that follow see
+        the old index until the new one is committed. It then returns False at once (``wait_for_refresh`` waits for it).
+        """
+        if not self._on_server or self._collection is None:
+            return False
+        now = time.monotonic()
+        if not force and now < self._next_check:
+            return False
+        with self._check_lock:
+            if self._refresher is not None and self._refresher.is_alive():
+                return False  # one is under way
+            self._next_check = now + self._refresh_seconds
+            if not wait:
+                self._refresher = threading.Thread(target=self._refresh_locked, name="keyword-refresh", daemon=True)
+                self._refresher.start()
+                return False
+        return self._refresh_locked()
+
+    def wait_for_refresh(self) -> None:
+        """Wait for a check or refill started by ``refresh(wait=False)``, if one is under way."""
+        refresher = self._refresher
+        if refresher is not None and refresher is not threading.current_thread():
+            refresher.join()
+
+    def _refresh_locked(self) -> bool:
+        with self._refresh_lock:  # waits for a write of this process to finish: it moves the marker itself
+            if self._collection is None:
+                return False
+            return self._refresh_now()
+
+    def _refresh_now(self) -> bool:
+        try:
+            marker, count, log = self._server_view()
+            index = self._kw()
+            if marker == self._marker and count == index.count():
+                return False
+            changed = log.changed_between(self._marker, marker)
+            if changed is None or not self._apply_changes(changed, count):
+                index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+                self._drop_copies()
+            self._save_state(marker)
+        except StoreError as exc:
+            _log.warning("keeping the keyword index as it was: %s", exc)
+            return False
+        return True
+
+    def _apply_changes(self, changed: set[str], count: int) -> bool:
+        """Re-read just the articles other clients wrote; False when the index then disagrees with the count."""
+        where: Where = {"article_id": {"$in": sorted(changed)}}
+        rows = list(self._pages(where, include_documents=True)) if changed else []
+        self._kw().replace_articles(sorted(changed), [_keyword_row(*row) for row in rows])
+        if self._kw().count() != count:  # a write the log missed (or made without the assistant)
+            return False
+        with self._copies_lock:
+            if self._copies is None:  # not loaded: its file may predate these writes
+                self._drop_copies_file()
+                return True
+            texts = stored_texts([_retrieved(*row) for row in rows])
+            for article_id in changed:
+                self._copies.remove(article_id)
+            for article_id, text in texts.items():
+                self._copies.add(article_id, text)
+            self._copies_dirty = True
+        return True
+
+    def _drop_copies(self) -> None:
+        with self._copies_lock:
+            self._copies, self._copies_dirty = None, False
+            self._drop_copies_file()
+
+    def _drop_copies_file(self) -> None:
+        if self._copies_path is not None:
+            self._copies_path.unlink(missing_ok=True)
+
+    def _server_view(self) -> tuple[str, int, _ChangeLog]:
+        """The collection's write marker, change log and chunk count, asked once each with no retries (a check)."""
+        with self._guarded("check the collection for other clients' writes"):
+            fresh = self._client.get_collection(self._name, embedding_function=None)
+            metadata = fresh.metadata or {}
+            return _str(metadata, _MARKER), fresh.count(), _ChangeLog.read(metadata)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -840,7 +972,68 @@ class ArticleStore:
 
 
 _MARKER = "keyword_marker"
+_LOG = "keyword_log"
+_LOG_ARTICLES = 400
+"""Articles the change log remembers (about 8 kB of metadata, read by every check): a client that falls further
+behind refills its index whole."""
 _SERVER_STATE = "server-state.json"
+
+
+class _Change(BaseModel):
+    """One write to a server's collection: the marker before it, the one it set, and the articles it changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prev: str
+    new: str
+    articles: list[str]
+
+
+class _ChangeLog(BaseModel):
+    """The last writes to a server's collection, oldest first, kept in its metadata (``keyword_log``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    changes: list[_Change] = []
+
+    @classmethod
+    def read(cls, metadata: Mapping[str, object]) -> _ChangeLog:
+        """The log in a collection's metadata; empty when missing or unreadable (readers then refill whole)."""
+        try:
+            return cls.model_validate_json(_str(metadata, _LOG) or "{}")
+        except ValueError:
+            return cls()
+
+    def then(self, change: _Change) -> _ChangeLog:
+        """This log with ``change`` appended, trimmed to the newest writes within ``_LOG_ARTICLES`` articles."""
+        kept: list[_Change] = []
+        total = 0
+        for item in reversed([*self.changes, change]):
+            total += len(item.articles)
+            if total > _LOG_ARTICLES:
+                break
+            kept.append(item)
+        return _ChangeLog(changes=kept[::-1])
+
+    def changed_between(self, since: str | None, marker: str) -> set[str] | None:
+        """Articles written from marker ``since`` to ``marker``, following the chain of writes; None when the
+        log cannot say (a marker unknown or fallen out of the log, or two writes that both followed one marker)."""
+        if since is None:
+            return None
+        following: dict[str, list[_Change]] = {}
+        for change in self.changes:
+            following.setdefault(change.prev, []).append(change)
+        changed: set[str] = set()
+        at = since
+        for _ in range(len(self.changes) + 1):
+            if at == marker:
+                return changed
+            nexts = following.get(at, [])
+            if len(nexts) != 1:
+                return None
+            changed.update(nexts[0].articles)
+            at = nexts[0].new
+        return None
 
 
 class _ServerKeywordState(BaseModel):

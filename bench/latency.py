@@ -26,6 +26,14 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
 - With ``--chroma-server HOST:PORT`` everything above runs against that server (the cold ``ask`` gets
   ``CHROMA_HOST``/``CHROMA_PORT``); serving an existing embedded store's folder measures the same chunks:
   ``chroma run --host 127.0.0.1 --port 8765 --path DATA_DIR/chroma``.
+- ``refresh`` (with ``--chroma-server`` only): what following other clients' writes costs a long-running
+  process. ``check``: one check that finds nothing moved (the collection's marker and count: two small
+  requests), p50/p95, waited for; ``warm_every_retrieval`` against ``warm_no_check``: the same retrievals
+  with ``chroma_refresh_seconds=0`` (a check started beside each, as the app does) and with the check never
+  due, alternating between two openings of the store, and the differences; ``catch_up_one_article_s``:
+  the catch-up after another client (its own DATA_DIR) added one article (read from the change log), and
+  ``refill_s``: the same when the log cannot say (the client fell behind it), which refills the keyword
+  index from every chunk on the server. ``--part refresh`` runs only this (and the build).
 - ``copy_check``: what the first new article of an ingest pays for the syndicated-copy check on a
   store just opened: reading the saved signatures (``ArticleStore.copy_index``) against rebuilding them
   from every stored chunk as each process used to, plus one ``find``.
@@ -101,9 +109,9 @@ SERVER: tuple[str, int] | None = None
 """A Chroma server (host, port) to measure against instead of the embedded store (``--chroma-server``)."""
 
 
-def _settings(data_dir: Path) -> Settings:
+def _settings(data_dir: Path, **overrides: Any) -> Settings:
     host, port = SERVER if SERVER is not None else (None, None)
-    return Settings(llm="fake", embeddings="fake", data_dir=data_dir, chroma_host=host, chroma_port=port)
+    return Settings(llm="fake", embeddings="fake", data_dir=data_dir, chroma_host=host, chroma_port=port, **overrides)
 
 
 def build(data_dir: Path, n_chunks: int, *, seed: int = 11) -> dict[str, float]:
@@ -244,6 +252,69 @@ def cold(data_dir: Path, question: str, *, repeats: int = 3, first_fills: bool =
     return figures
 
 
+def _timed(retriever: HybridRetriever, q: str) -> float:
+    t0 = time.perf_counter()
+    retriever.retrieve(q)
+    return (time.perf_counter() - t0) * 1000
+
+
+def _interleaved(data_dir: Path, qs: list[str]) -> tuple[list[float], list[float]]:
+    """The same retrievals with the check never due and with it before every one, alternating (fair under load).
+
+    Two openings of one store: the second keeps its keyword index in memory (the first holds the folder).
+    """
+    with Assistant.from_settings(_settings(data_dir, chroma_refresh_seconds=3600.0)) as off, \
+            Assistant.from_settings(_settings(data_dir, chroma_refresh_seconds=0.0)) as on:
+        for q in qs[:5]:
+            off.retriever.retrieve(q)
+            on.retriever.retrieve(q)
+        without, with_check = [], []
+        for q in qs:
+            without.append(_timed(off.retriever, q))
+            with_check.append(_timed(on.retriever, q))
+        on.store.wait_for_refresh()
+    return without, with_check
+
+
+def refresh_costs(data_dir: Path, qs: list[str]) -> dict[str, object]:
+    """With a server: the cost of checking for other clients' writes, per retrieval, and of catching up."""
+    import assistant.store as store_module
+
+    log_articles = store_module._LOG_ARTICLES
+    without, with_check = _interleaved(data_dir, qs)
+    off, on = _percentiles(without), _percentiles(with_check)
+    with Assistant.from_settings(_settings(data_dir, chroma_refresh_seconds=3600.0)) as bot:
+        checks = []
+        for _ in range(len(qs)):
+            t0 = time.perf_counter()
+            if bot.store.refresh(force=True):
+                raise SystemExit("the check found a write that nobody made: is another client writing?")
+            checks.append((time.perf_counter() - t0) * 1000)
+        catch_up_s = _after_another_write(bot.store, article=10_000_000)
+        store_module._LOG_ARTICLES = 0  # the other client's next write leaves nothing in the log: refill whole
+        try:
+            refill_s = _after_another_write(bot.store, article=10_000_001)
+        finally:
+            store_module._LOG_ARTICLES = log_articles
+        chunks = bot.store.count()
+    return {"check": _percentiles(checks), "warm_no_check": off, "warm_every_retrieval": on,
+            "added_p50_ms": round(on["p50_ms"] - off["p50_ms"], 1),
+            "added_p95_ms": round(on["p95_ms"] - off["p95_ms"], 1),
+            "catch_up_one_article_s": round(catch_up_s, 3), "refill_s": round(refill_s, 2), "refill_chunks": chunks}
+
+
+def _after_another_write(store: ArticleStore, *, article: int) -> float:
+    """Seconds ``store`` takes to catch up after another client (its own DATA_DIR) wrote one article."""
+    with tempfile.TemporaryDirectory(prefix="latency-other-") as other_dir, \
+            Assistant.from_settings(_settings(Path(other_dir))) as other:
+        rng = random.Random(article)
+        other.store.add_articles([_article(rng, article, [_name(rng) for _ in range(50)])])
+    t0 = time.perf_counter()
+    if not store.refresh(force=True):
+        raise SystemExit("another client's write was not noticed")
+    return time.perf_counter() - t0
+
+
 def copy_check(data_dir: Path) -> dict[str, float]:
     """Seconds to have the copy signatures in a freshly opened store: from the file, and rebuilt from the chunks."""
     from assistant.copies import CopyIndex, stored_texts
@@ -274,6 +345,8 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the synthetic store here (reused when already full)")
     parser.add_argument("--chroma-server", metavar="HOST:PORT",
                         help="measure against a running `chroma run` (loopback) instead of the embedded store")
+    parser.add_argument("--part", choices=["all", "refresh"], default="all",
+                        help="refresh: only the cost of following other clients' writes (needs --chroma-server)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.chroma_server:
@@ -282,6 +355,8 @@ def main() -> int:
         if not host or not port.isdigit():
             parser.error("--chroma-server takes HOST:PORT, e.g. 127.0.0.1:8000")
         SERVER = (host, int(port))
+    if args.part == "refresh" and SERVER is None:
+        parser.error("--part refresh needs --chroma-server HOST:PORT")
     with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
         fresh = not (data_dir / "keyword-server").exists()
@@ -290,10 +365,17 @@ def main() -> int:
             shutil.rmtree(data_dir / "keyword-server", ignore_errors=True)
         qs = questions(args.queries)
         figures: dict[str, object] = {"chunks": built["chunks"], "build_seconds": built["build_seconds"]}
+        if args.part == "refresh":
+            figures["refresh"] = refresh_costs(data_dir, qs)
+            figures["chroma_server"] = f"{SERVER[0]}:{SERVER[1]}" if SERVER is not None else ""
+            figures["machine"] = machine()
+            report(figures, as_json=args.json)
+            return 0
         figures["cold"] = cold(data_dir, qs[0], repeats=4 if SERVER else 3, first_fills=SERVER is not None and fresh)
         figures.update(warm(data_dir, qs, baseline_queries=args.baseline_queries))
         figures["copy_check"] = copy_check(data_dir)  # with a server: the file beside the client's keyword index
         if SERVER is not None:
+            figures["refresh"] = refresh_costs(data_dir, qs)
             figures["chroma_server"] = f"{SERVER[0]}:{SERVER[1]}"
     figures["targets"] = {"p95_ms": 40 if args.chunks <= 10000 else 100, "cold_beyond_imports_s": 3.0}
     figures["machine"] = machine()
