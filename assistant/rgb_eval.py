@@ -24,7 +24,8 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -181,6 +182,16 @@ def _ask(
     checker: Grounder,
 ) -> Answer:
     """``query`` asked of a fresh store holding one article per passage."""
+    with passage_store(passages, settings=settings, embedding=embedding, chat=chat, checker=checker) as bot:
+        return bot.ask(query)
+
+
+@contextmanager
+def passage_store(
+    passages: Sequence[str], *, settings: Settings, embedding: EmbeddingBackend, chat: ChatBackend,
+    checker: Grounder,
+) -> Iterator[Assistant]:
+    """An assistant over a fresh in-memory store holding one article per passage (the tuning harness shares it)."""
     with tempfile.TemporaryDirectory(prefix="assistant-rgb-") as tmp:
         folder = Path(tmp)
         for i, text in enumerate(passages):
@@ -190,7 +201,7 @@ def _ask(
                                        dimension=embedding.dimension, name="rgb")
         with Assistant(settings=settings, store=store, embedding=embedding, chat=chat, checker=checker) as bot:
             bot.ingest([folder])
-            return bot.ask(query)
+            yield bot
 
 
 def _half(rows: Sequence[RgbRow]) -> RgbHalf:

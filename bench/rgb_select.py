@@ -40,11 +40,9 @@ from assistant.answering import AnswerEvent, AnswerWriter  # noqa: E402
 from assistant.evidence import select_evidence  # noqa: E402
 from assistant.grounding import GroundingChecker  # noqa: E402
 from assistant.providers import ChatBackend, chat_backend, embedding_backend  # noqa: E402
-from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbRecord, load_rgb  # noqa: E402
+from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbRecord, load_rgb, passage_store  # noqa: E402
 from assistant.schemas import Answer, RetrievalInfo, RetrievedChunk  # noqa: E402
-from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.store import ArticleStore  # noqa: E402
 from bench.common import machine, report  # noqa: E402
 
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "assistant-rgb-select"
@@ -111,19 +109,11 @@ def _retrieve(query: str, passages: Sequence[str], settings: Settings, embedding
     from assistant.providers import EmbeddingBackend
 
     assert isinstance(embedding, EmbeddingBackend)
-    with tempfile.TemporaryDirectory(prefix="assistant-rgb-") as tmp:
-        folder = Path(tmp)
-        for i, text in enumerate(passages):
-            if text.strip():
-                (folder / f"passage_{i:02d}.txt").write_text(" ".join(text.split()) + "\n", encoding="utf-8")
-        store = ArticleStore.ephemeral(embeddings=embedding.embeddings, embedding_model=embedding.name,
-                                       dimension=embedding.dimension, name="rgb")
-        with Assistant(settings=settings, store=store, embedding=embedding, chat=chat, checker=checker) as bot:
-            bot.ingest([folder])
-            # the same steps as ask_stream
-            found = bot._withhold_flagged(bot.retriever.retrieve(query, k=bot.answer_k))
-            gated = not found.chunks or (found.best_similarity < bot.min_relevance and found.best_coverage < 0.5)
-            chunks = [] if gated else bot._pack(query, found.chunks)[0]
+    with passage_store(passages, settings=settings, embedding=embedding, chat=chat, checker=checker) as bot:
+        # the same steps as ask_stream: retrieval, the flagged chunks withheld, the relevance gate
+        found = bot._withhold_flagged(bot.retriever.retrieve(query, k=bot.answer_k))
+        gated = not found.chunks or (found.best_similarity < bot.min_relevance and found.best_coverage < 0.5)
+        chunks = [] if gated else list(found.chunks)
     info = RetrievalInfo(query=query, candidates=found.candidates, best_similarity=found.best_similarity,
                          best_coverage=found.best_coverage, used=len(chunks))
     return {"gated": gated, "info": info.model_dump(mode="json"),

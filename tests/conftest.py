@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.grounding import GroundingChecker
+from assistant.keyword import KeywordIndex
 from assistant.providers import chat_backend, embedding_backend
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -50,3 +51,17 @@ def seeded_bot(fake_bot: Assistant) -> Assistant:
     report = fake_bot.ingest([SEEDS])
     assert report.new == 1 and not report.errors
     return fake_bot
+
+
+@pytest.fixture
+def refills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts full refills of a keyword index (each reads every chunk from the server)."""
+    calls: list[int] = []
+    rebuild = KeywordIndex.rebuild
+
+    def counting(self: KeywordIndex, rows: object) -> int:
+        calls.append(1)
+        return rebuild(self, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KeywordIndex, "rebuild", counting)
+    return calls

@@ -47,3 +47,19 @@ def test_the_command_refuses_to_show_report_half_failures_and_needs_a_cache(tmp_
                              text=True, env=env, timeout=120, check=False)
     assert missing.returncode == 2 and "--build" in missing.stderr
     assert missing.stdout == ""  # no figures: the error alone, on stderr
+
+
+def test_retrieve_takes_the_answer_paths_steps_on_a_fresh_store() -> None:
+    from assistant.grounding import GroundingChecker
+    from assistant.providers import embedding_backend
+    from bench.rgb_select import _retrieve
+
+    settings = Settings(llm="fake", embeddings="fake")
+    embedding = embedding_backend(settings)
+    passages = ["Ana Lima won the 2019 city marathon in record time.", "Tickets for the 2020 race are on sale."]
+    item = _retrieve("Who won the 2019 city marathon?", passages, settings, embedding, chat_backend(settings),
+                     GroundingChecker(embeddings=embedding.embeddings))
+    assert item["gated"] is False
+    texts = [c["text"] for c in item["chunks"]]  # type: ignore[attr-defined,index]
+    assert texts and "Ana Lima" in texts[0]
+    assert RetrievalInfo.model_validate(item["info"]).used == len(texts)

@@ -8,27 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword import KeywordIndex
 from assistant.settings import Settings
 from assistant.store import ArticleStore
 from tests.chroma_server import chroma_server  # noqa: F401
 from tests.test_store import TEXT_A, TEXT_B, TEXT_C, _article, _chunks, _open, _settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def refills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts full refills of a keyword index (each reads every chunk from the server)."""
-    calls: list[int] = []
-    rebuild = KeywordIndex.rebuild
-
-    def counting(self: KeywordIndex, rows: object) -> int:
-        calls.append(1)
-        return rebuild(self, rows)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(KeywordIndex, "rebuild", counting)
-    return calls
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from assistant.errors import StoreError
-from assistant.keyword import KeywordIndex
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import ArticleStore
@@ -22,20 +21,6 @@ from tests.chroma_server import chroma_server  # noqa: F401
 from tests.test_store import DIM, TEXT_A, TEXT_B, TEXT_C, _article, _chunks, _open, _settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def refills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts full refills of a keyword index (each reads every chunk from the server)."""
-    calls: list[int] = []
-    rebuild = KeywordIndex.rebuild
-
-    def counting(self: KeywordIndex, rows: object) -> int:
-        calls.append(1)
-        return rebuild(self, rows)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(KeywordIndex, "rebuild", counting)
-    return calls
 
 
 @pytest.fixture
