@@ -283,14 +283,13 @@ class Assistant:
         question = self._validate(question)
         yield StageEvent(stage="retrieving")
         query = self.rewrite(question, history)
-        found = self.retriever.retrieve(query, k=self.answer_k, sources=sources, since=since, until=until)
-        found = self._withhold_flagged(found)
+        found = self.answer_sources(query, sources=sources, since=since, until=until)
         info = RetrievalInfo(
             query=query, candidates=found.candidates, best_similarity=round(found.best_similarity, 4),
             best_coverage=round(found.best_coverage, 4),
             chunk_ids=[c.chunk_id for c in found.chunks],
         )
-        if not found.chunks or (found.best_similarity < self.min_relevance and found.best_coverage < 0.5):
+        if not self.bears_on_question(found):
             yield AnswerEvent(answer=self._abstain(question, info, note="nothing stored is about this question"))
             return
         chunks = found.chunks  # only their best sentences reach the model, fitted to its window there
@@ -303,6 +302,18 @@ class Assistant:
                 safe = safe_markdown(event.answer.answer)
                 event = AnswerEvent(answer=event.answer.model_copy(update={"answer": safe}))
             yield event
+
+    def answer_sources(
+        self, query: str, *, sources: Sequence[str] | None = None, since: date | None = None,
+        until: date | None = None,
+    ) -> RetrievalResult:
+        """The chunks an answer is drawn from: ``answer_k`` retrieved, flagged ones withheld (see ``settings``)."""
+        found = self.retriever.retrieve(query, k=self.answer_k, sources=sources, since=since, until=until)
+        return self._withhold_flagged(found)
+
+    def bears_on_question(self, found: RetrievalResult) -> bool:
+        """False when nothing retrieved is about the question: the answer path abstains before reading sentences."""
+        return bool(found.chunks) and (found.best_similarity >= self.min_relevance or found.best_coverage >= 0.5)
 
     @property
     def answer_k(self) -> int:

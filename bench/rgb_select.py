@@ -110,9 +110,8 @@ def _retrieve(query: str, passages: Sequence[str], settings: Settings, embedding
 
     assert isinstance(embedding, EmbeddingBackend)
     with passage_store(passages, settings=settings, embedding=embedding, chat=chat, checker=checker) as bot:
-        # the same steps as ask_stream: retrieval, the flagged chunks withheld, the relevance gate
-        found = bot._withhold_flagged(bot.retriever.retrieve(query, k=bot.answer_k))
-        gated = not found.chunks or (found.best_similarity < bot.min_relevance and found.best_coverage < 0.5)
+        found = bot.answer_sources(query)  # the answer path's own steps: retrieval, then its relevance gate
+        gated = not bot.bears_on_question(found)
         chunks = [] if gated else list(found.chunks)
     info = RetrievalInfo(query=query, candidates=found.candidates, best_similarity=found.best_similarity,
                          best_coverage=found.best_coverage, used=len(chunks))

@@ -24,14 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import machine, report  # noqa: E402
-
-QUESTIONS = [
-    "Which areas in southern Lebanon were targeted?",
-    "How many rockets did Hezbollah launch?",
-    "Who met Hassan Nasrallah?",
-    "What was destroyed in the Bekaa Valley?",
-    "What is the capital of France?",
-]
+from bench.pipeline import QUESTIONS  # noqa: E402
 
 
 def _time_chat(bot: object, question: str) -> dict[str, float]:
