@@ -32,8 +32,9 @@ from assistant.redaction import redact, remember_secret
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
+    import torch
     from llama_cpp import Llama
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
     from transformers import BertModel
 
 # Model files come from installed packages; never let a library reach for a hub.
@@ -366,7 +367,8 @@ class MiniLMEmbeddings(Embeddings):
                 self._model = BertModel.from_pretrained(str(self.model_dir), local_files_only=True).eval()  # type: ignore[no-untyped-call]
         return self._model
 
-    def _batch(self, texts: list[str]) -> list[list[float]]:
+    def _forward(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, list[Encoding]]:
+        """BERT's last hidden states for ``texts`` (one padded batch), their attention mask and encodings."""
         import torch
 
         tokenizer = _minilm_tokenizer()
@@ -380,6 +382,13 @@ class MiniLMEmbeddings(Embeddings):
             mask[row, : len(pieces)] = 1
         with torch.inference_mode():
             hidden = self.model()(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))[0]
+        return hidden, mask, encoded
+
+    def _batch(self, texts: list[str]) -> list[list[float]]:
+        import torch
+
+        hidden, mask, _ = self._forward(texts)
+        with torch.inference_mode():
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
             vectors = torch.nn.functional.normalize(pooled, p=2, dim=1)
@@ -395,6 +404,30 @@ class MiniLMEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed a question."""
         return self.embed_documents([text])[0]
+
+    def pooled_sentences(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> list[list[list[float]]]:
+        """Per text, a unit vector per character span: the mean of that span's token states from the text's own pass.
+
+        Sentence vectors at no extra embedding cost (the pass that embeds a chunk gives them), but each
+        sentence is read in its chunk's context, so they rank unlike sentences embedded alone
+        (bench/retrieval.py measures how far). Tokens beyond MiniLM's 256 are cut off, as for the chunk.
+        """
+        import torch
+
+        out: list[list[list[float]]] = []
+        for start in range(0, len(texts), self.batch_size):
+            hidden, _, encoded = self._forward(texts[start : start + self.batch_size])
+            for row, enc in enumerate(encoded):
+                offsets = enc.offsets[: hidden.shape[1]]
+                vectors = []
+                for begin, end in spans[start + row]:
+                    rows = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > begin]
+                    pooled = hidden[row, rows].mean(0) if rows else torch.zeros(hidden.shape[2])
+                    vectors.append(torch.nn.functional.normalize(pooled, dim=0).tolist())
+                out.append(vectors)
+        return out
 
 
 @contextmanager

@@ -28,8 +28,12 @@ Rankings reported:
 - ``default``: ``HybridRetriever.retrieve`` exactly as ``assistant ask`` runs it (fusion, year and
   answer-form terms, relevance = the fused score, MMR).
 
-Tried on ``tune`` and left out of the default (figures in docs/benchmarks.md): reranking by the best
-MiniLM similarity of any one sentence, alone and as a third RRF list; a convex mix of cosine and
+- sentence-level rankings (``bench/retrieval_sentences.py``): sentence vectors pooled from each chunk's
+  own MiniLM pass or embedded one by one, how alike they rank and what they cost, and the default with a
+  sentence term (best-sentence cosine, the answer-form term on the MiniLM-picked sentence, a sentence-level
+  RRF list). Tried on ``tune``; none is the default (docs/benchmarks.md says why).
+
+Also tried on ``tune`` and left out (figures in docs/benchmarks.md): a convex mix of cosine and
 normalised BM25; RRF's k at 10 and 30. RGB passages have no titles or dates, so contextual chunk
 headers change nothing here.
 """
@@ -47,7 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from assistant.chunking import chunk_article  # noqa: E402
-from assistant.providers import EmbeddingBackend, batch_threads, embedding_backend  # noqa: E402
+from assistant.providers import EmbeddingBackend, MiniLMEmbeddings, batch_threads, embedding_backend  # noqa: E402
 from assistant.retrieval import (  # noqa: E402
     _YEAR,
     YEAR_WEIGHT,
@@ -61,6 +65,7 @@ from assistant.schemas import Article  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.store import ArticleStore  # noqa: E402
 from bench.common import machine, report  # noqa: E402
+from bench.retrieval_sentences import agreement, sentence_rankers, sentence_vectors  # noqa: E402
 from bench.rgb import DEFAULT_DATA, Record, load  # noqa: E402
 
 DEPTH = 10
@@ -220,6 +225,11 @@ def run(data: Path) -> dict[str, object]:
     build_s = time.perf_counter() - started
     results: dict[str, object] = {"passages": len(passages), "queries": len(records),
                                   "split": "tune = even ids, test = odd ids", "build_seconds": round(build_s, 1)}
+    if isinstance(embedding.embeddings, MiniLMEmbeddings):
+        sentences = sentence_vectors(store.all_chunks(), embedding.embeddings, threads=2)
+        results["sentence_vectors"] = {"cost": sentences.cost,
+                                       "agreement": agreement(sentences, store, embedding, [r.query for r in records])}
+        rankers.update(sentence_rankers(store, embedding, sentences, depth=DEPTH))
     for name, ranker in rankers.items():
         t0 = time.perf_counter()
         results[name] = evaluate(ranker, records, wanted)

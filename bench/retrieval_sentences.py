@@ -1,0 +1,188 @@
+"""Sentence-level evidence for retrieval on RGB: sentence vectors two ways, and the rankings that use them.
+
+Part of ``bench/retrieval.py`` (run that). Every chunk's sentences get MiniLM vectors two ways:
+
+- ``pooled``: the mean of the sentence's token states from the chunk's own pass
+  (``MiniLMEmbeddings.pooled_sentences``): no embedding beyond the chunk's;
+- ``separate``: each sentence embedded alone (one more MiniLM input per sentence).
+
+``agreement`` says how alike they rank (the same best sentence of a candidate for a query; the rank
+correlation of the candidates' best-sentence cosines). ``cost`` times both against embedding the chunks
+alone, on the same texts and threads, in wall-clock and CPU seconds (the pooled pass is timed as a pass of
+its own here; inside an ingest it would be the chunk's own pass, so its cost there is the pooling alone).
+The rankings are the default retrieval (``HybridRetriever``'s
+fusion, terms and MMR, replicated here with a hook for one more term; ``default_replica`` shows the
+replica ranks as the default does) with:
+
+- ``pooled_sentence_cosine``: + ``SENTENCE_WEIGHT`` x the best pooled-sentence cosine, without the
+  answer-form term: the variant that did best on the tuning half (Hits@5 0.92; docs/benchmarks.md);
+- ``answer_form_pooled_sentence`` / ``answer_form_separate_sentence``: the answer-form term read on the
+  sentence most similar to the question by MiniLM instead of the one with most question words;
+- ``sentence_list_pooled``: a third RRF list, every stored sentence ranked by cosine (its chunk's best).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from assistant.answer_types import unfit_reason
+from assistant.providers import EmbeddingBackend, MiniLMEmbeddings, batch_threads
+from assistant.retrieval import _YEAR, ANSWER_FORM_WEIGHT, YEAR_WEIGHT, answer_form, mmr, rrf, year_agreement
+from assistant.schemas import RetrievedChunk
+from assistant.sentences import sentence_spans
+from assistant.store import ArticleStore
+
+Matrix = npt.NDArray[np.float64]
+Ranker = Callable[[str], list[str]]
+Extra = Callable[[str, Matrix, dict[str, float], Mapping[str, RetrievedChunk]], dict[str, float]]
+SENTENCE_WEIGHT = 0.03
+"""Tuned on the even ids (0.01-0.04 all gave tune Hits@5 0.92 without the answer-form term)."""
+FETCH = 20  # HybridRetriever.fetch_k
+
+
+@dataclass
+class Sentences:
+    """Each chunk's sentence spans and unit vectors, both ways."""
+
+    spans: dict[str, list[tuple[int, int]]]
+    pooled: dict[str, Matrix]
+    separate: dict[str, Matrix]
+    cost: dict[str, float]
+
+
+def _unit(rows: Sequence[Sequence[float]]) -> Matrix:
+    matrix = np.asarray(rows, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    unit: Matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return unit
+
+
+def sentence_vectors(chunks: Sequence[RetrievedChunk], minilm: MiniLMEmbeddings, *, threads: int) -> Sentences:
+    """Pooled and separate sentence vectors of every chunk, timed against embedding the chunks alone."""
+    ordered = sorted(chunks, key=lambda c: len(c.text))  # as the store embeds: like lengths share a batch
+    texts = [c.text for c in ordered]
+    spans = {c.chunk_id: sentence_spans(c.text) or [(0, len(c.text))] for c in ordered}
+    pieces = sorted((c.text[s:e] for c in ordered for s, e in spans[c.chunk_id]), key=len)
+    with batch_threads(minilm, threads):
+        minilm.embed_documents(texts[:4])  # the model loads outside the timing
+        load = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
+        minilm.embed_documents(texts)
+        t1, c1 = time.perf_counter(), time.process_time()
+        pooled = minilm.pooled_sentences(texts, [spans[c.chunk_id] for c in ordered])
+        t2, c2 = time.perf_counter(), time.process_time()
+        flat = dict(zip(pieces, minilm.embed_documents(pieces), strict=True))
+        t3, c3 = time.perf_counter(), time.process_time()
+    separate = {c.chunk_id: _unit([flat[c.text[s:e]] for s, e in spans[c.chunk_id]]) for c in ordered}
+    cost = {"chunks": len(texts), "sentences": len(pieces), "threads": threads,
+            "load_average_before": round(load, 2),
+            "chunks_alone_s": round(t1 - t0, 2), "chunks_alone_cpu_s": round(c1 - c0, 2),
+            "pooled_pass_s": round(t2 - t1, 2), "pooled_pass_cpu_s": round(c2 - c1, 2),
+            "separate_sentences_s": round(t3 - t2, 2), "separate_sentences_cpu_s": round(c3 - c2, 2),
+            "separate_over_chunks_cpu": round((c3 - c2) / (c1 - c0), 2)}
+    return Sentences(spans, {c.chunk_id: _unit(v) for c, v in zip(ordered, pooled, strict=True)}, separate, cost)
+
+
+def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1]) if len(a) > 2 and ra.std() and rb.std() else float("nan")
+
+
+def agreement(sentences: Sentences, store: ArticleStore, embedding: EmbeddingBackend,
+              queries: Sequence[str]) -> dict[str, float]:
+    """How alike pooled and separate vectors rank, over each query's fused candidates."""
+    same = total = 0
+    correlations = []
+    for query in queries:
+        vector = _unit([embedding.embeddings.embed_query(query)])[0]
+        fused = _fused(store, query, vector)
+        best_pooled, best_separate = [], []
+        for cid in fused:
+            p, s = sentences.pooled[cid] @ vector, sentences.separate[cid] @ vector
+            best_pooled.append(float(p.max()))
+            best_separate.append(float(s.max()))
+            if len(p) > 1:
+                total += 1
+                same += int(np.argmax(p) == np.argmax(s))
+        correlations.append(_spearman(best_pooled, best_separate))
+    return {"same_best_sentence": round(same / max(total, 1), 3), "candidates_with_several_sentences": total,
+            "best_cosine_rank_correlation_median": round(float(np.nanmedian(correlations)), 3)}
+
+
+def _fused(store: ArticleStore, query: str, vector: Matrix, extra_list: Sequence[str] = ()) -> dict[str, float]:
+    dense = [c.chunk_id for c, _ in store.dense_search(vector.tolist(), k=FETCH)]
+    lexical = [cid for cid, _ in store.keyword_search(query, k=FETCH)]
+    return rrf([dense, lexical, *([list(extra_list)] if extra_list else [])])
+
+
+def _ranker(store: ArticleStore, embedding: EmbeddingBackend, extra: Extra, *, depth: int,
+            sentence_list: Callable[[Matrix], list[str]] | None = None) -> Ranker:
+    """The default retrieval with ``extra`` scoring the fused candidates instead of ``rerank_terms``."""
+
+    def rank(query: str) -> list[str]:
+        vector = _unit([embedding.embeddings.embed_query(query)])[0]
+        fused = _fused(store, query, vector, sentence_list(vector) if sentence_list else ())
+        found, vectors = store.get_chunks_and_embeddings(list(fused))
+        scored = extra(query, vector, {c: s for c, s in fused.items() if c in vectors}, found)
+        order = sorted(scored, key=lambda c: (-scored[c], c))
+        low, high = min(scored.values()), max(scored.values())
+        relevance = {c: (scored[c] - low) / (high - low) if high > low else 1.0 for c in order}
+        return [c.split(":", 1)[0] for c in mmr(order, relevance=relevance, vectors=vectors, k=depth)]
+
+    return rank
+
+
+def _year(query: str, chunk: RetrievedChunk) -> float:
+    years = set(_YEAR.findall(query))
+    return YEAR_WEIGHT * year_agreement(years, chunk) if years else 0.0
+
+
+def sentence_rankers(store: ArticleStore, embedding: EmbeddingBackend, sentences: Sentences, *,
+                     depth: int) -> dict[str, Ranker]:
+    """The rankings of the module docstring."""
+
+    def best(which: dict[str, Matrix], cid: str, vector: Matrix) -> tuple[int, float]:
+        cosines = which[cid] @ vector
+        return int(np.argmax(cosines)), float(cosines.max())
+
+    def form_on(which: dict[str, Matrix]) -> Extra:
+        def extra(query: str, vector: Matrix, fused: dict[str, float],
+                  found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
+            out = {}
+            for cid, score in fused.items():
+                start, end = sentences.spans[cid][best(which, cid, vector)[0]]
+                fit = 0 if unfit_reason(query, found[cid].text[start:end]) else 1
+                out[cid] = score + ANSWER_FORM_WEIGHT * fit + _year(query, found[cid])
+            return out
+        return extra
+
+    def default_terms(query: str, vector: Matrix, fused: dict[str, float],
+                      found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
+        return {cid: s + ANSWER_FORM_WEIGHT * answer_form(query, found[cid].text) + _year(query, found[cid])
+                for cid, s in fused.items()}
+
+    def cosine_term(query: str, vector: Matrix, fused: dict[str, float],
+                    found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
+        return {cid: s + SENTENCE_WEIGHT * best(sentences.pooled, cid, vector)[1] + _year(query, found[cid])
+                for cid, s in fused.items()}
+
+    owners = [cid for cid, rows in sentences.pooled.items() for _ in rows]
+    stacked = np.vstack(list(sentences.pooled.values()))
+
+    def sentence_list(vector: Matrix) -> list[str]:
+        ranked = dict.fromkeys(owners[i] for i in np.argsort(-(stacked @ vector), kind="stable"))
+        return list(ranked)[:FETCH]
+
+    return {
+        "default_replica": _ranker(store, embedding, default_terms, depth=depth),
+        "pooled_sentence_cosine": _ranker(store, embedding, cosine_term, depth=depth),
+        "answer_form_pooled_sentence": _ranker(store, embedding, form_on(sentences.pooled), depth=depth),
+        "answer_form_separate_sentence": _ranker(store, embedding, form_on(sentences.separate), depth=depth),
+        "sentence_list_pooled": _ranker(store, embedding, default_terms, depth=depth, sentence_list=sentence_list),
+    }
