@@ -226,7 +226,7 @@ def run(data: Path) -> dict[str, object]:
     results: dict[str, object] = {"passages": len(passages), "queries": len(records),
                                   "split": "tune = even ids, test = odd ids", "build_seconds": round(build_s, 1)}
     if isinstance(embedding.embeddings, MiniLMEmbeddings):
-        sentences = sentence_vectors(store.all_chunks(), embedding.embeddings, threads=2)
+        sentences = sentence_vectors(store.all_chunks(), embedding.embeddings, threads=1)
         results["sentence_vectors"] = {"cost": sentences.cost,
                                        "agreement": agreement(sentences, store, embedding, [r.query for r in records])}
         rankers.update(sentence_rankers(store, embedding, sentences, depth=DEPTH))

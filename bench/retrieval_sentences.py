@@ -8,8 +8,9 @@ Part of ``bench/retrieval.py`` (run that). Every chunk's sentences get MiniLM ve
 
 ``agreement`` says how alike they rank (the same best sentence of a candidate for a query; the rank
 correlation of the candidates' best-sentence cosines). ``cost`` times both against embedding the chunks
-alone, on the same texts and threads, in wall-clock and CPU seconds (the pooled pass is timed as a pass of
-its own here; inside an ingest it would be the chunk's own pass, so its cost there is the pooling alone).
+alone, on the same texts, one torch thread (two contend with other work on a shared machine), in wall-clock
+and CPU seconds summed over two runs each in alternating order (the pooled pass is timed as a pass of its own
+here; inside an ingest it would be the chunk's own pass, so its cost there is the pooling alone).
 The rankings are the default retrieval (``HybridRetriever``'s
 fusion, terms and MMR, replicated here with a hook for one more term; ``default_replica`` shows the
 replica ranks as the default does) with:
@@ -27,6 +28,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -64,28 +66,40 @@ def _unit(rows: Sequence[Sequence[float]]) -> Matrix:
 
 
 def sentence_vectors(chunks: Sequence[RetrievedChunk], minilm: MiniLMEmbeddings, *, threads: int) -> Sentences:
-    """Pooled and separate sentence vectors of every chunk, timed against embedding the chunks alone."""
+    """Pooled and separate sentence vectors of every chunk, timed against embedding the chunks alone.
+
+    The three passes run twice, in the order chunks, pooled, separate and then back, and each figure is the
+    sum of its two runs, so that a change of load on a shared machine falls on all three alike.
+    """
     ordered = sorted(chunks, key=lambda c: len(c.text))  # as the store embeds: like lengths share a batch
     texts = [c.text for c in ordered]
     spans = {c.chunk_id: sentence_spans(c.text) or [(0, len(c.text))] for c in ordered}
     pieces = sorted((c.text[s:e] for c in ordered for s, e in spans[c.chunk_id]), key=len)
+    passes: dict[str, Callable[[], object]] = {
+        "chunks_alone": lambda: minilm.embed_documents(texts),
+        "pooled_pass": lambda: minilm.pooled_sentences(texts, [spans[c.chunk_id] for c in ordered]),
+        "separate_sentences": lambda: dict(zip(pieces, minilm.embed_documents(pieces), strict=True)),
+    }
+    wall = dict.fromkeys(passes, 0.0)
+    cpu = dict.fromkeys(passes, 0.0)
+    results: dict[str, object] = {}
     with batch_threads(minilm, threads):
         minilm.embed_documents(texts[:4])  # the model loads outside the timing
         load = os.getloadavg()[0]
-        t0, c0 = time.perf_counter(), time.process_time()
-        minilm.embed_documents(texts)
-        t1, c1 = time.perf_counter(), time.process_time()
-        pooled = minilm.pooled_sentences(texts, [spans[c.chunk_id] for c in ordered])
-        t2, c2 = time.perf_counter(), time.process_time()
-        flat = dict(zip(pieces, minilm.embed_documents(pieces), strict=True))
-        t3, c3 = time.perf_counter(), time.process_time()
+        for name in [*passes, *reversed(passes)]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            results[name] = passes[name]()
+            wall[name] += time.perf_counter() - t0
+            cpu[name] += time.process_time() - c0
+    pooled = cast(list[list[list[float]]], results["pooled_pass"])
+    flat = cast(dict[str, list[float]], results["separate_sentences"])
     separate = {c.chunk_id: _unit([flat[c.text[s:e]] for s, e in spans[c.chunk_id]]) for c in ordered}
-    cost = {"chunks": len(texts), "sentences": len(pieces), "threads": threads,
-            "load_average_before": round(load, 2),
-            "chunks_alone_s": round(t1 - t0, 2), "chunks_alone_cpu_s": round(c1 - c0, 2),
-            "pooled_pass_s": round(t2 - t1, 2), "pooled_pass_cpu_s": round(c2 - c1, 2),
-            "separate_sentences_s": round(t3 - t2, 2), "separate_sentences_cpu_s": round(c3 - c2, 2),
-            "separate_over_chunks_cpu": round((c3 - c2) / (c1 - c0), 2)}
+    cost: dict[str, float] = {"chunks": len(texts), "sentences": len(pieces), "threads": threads,
+                              "load_average_before": round(load, 2)}
+    for name in passes:
+        cost[f"{name}_s"], cost[f"{name}_cpu_s"] = round(wall[name], 2), round(cpu[name], 2)
+    cost["pooled_over_chunks_cpu"] = round(cpu["pooled_pass"] / cpu["chunks_alone"], 2)
+    cost["separate_over_chunks_cpu"] = round(cpu["separate_sentences"] / cpu["chunks_alone"], 2)
     return Sentences(spans, {c.chunk_id: _unit(v) for c, v in zip(ordered, pooled, strict=True)}, separate, cost)
 
 
