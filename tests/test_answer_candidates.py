@@ -12,8 +12,9 @@ from assistant.answer_candidates import (
     relation_coverage,
     same_date,
 )
+from assistant.answer_scorer import RELATION_FLOOR, ScorerModel, load_scorer
 from assistant.answer_types import answer_type
-from assistant.answering import RELATION_FLOOR, choose_answer
+from assistant.answering import choose_answer
 from assistant.evidence import EvidenceSentence, split_evidence
 from assistant.schemas import RetrievedChunk
 
@@ -22,6 +23,11 @@ def _chunks(*texts: str) -> list[RetrievedChunk]:
     """One chunk per article, as RGB's passages and most multi-source stores give them."""
     return [RetrievedChunk(chunk_id=f"a{i}:0", article_id=f"a{i}", title=f"Story {i}", text=t)
             for i, t in enumerate(texts)]
+
+
+def _scorer(*, threshold: float) -> ScorerModel:
+    """The shipped scorer with another abstention threshold."""
+    return load_scorer().model_copy(update={"threshold": threshold})
 
 
 def _pool(*texts: str) -> list[EvidenceSentence]:
@@ -111,13 +117,26 @@ def test_a_loose_sentence_no_other_source_supports_means_abstain_with_the_reason
     assert choice.sentence is None and "only one source" in choice.reason
 
 
-def test_one_source_suffices_when_the_sentence_fits_tightly_or_is_the_only_article() -> None:
-    tight = _pool("Simona Halep won the women's singles at the 2019 Open.", "Tickets for the 2019 Open are on sale.")
-    assert choose_answer("Who won the women's singles at the 2019 Open?", tight).sentence is not None
+def test_with_one_article_the_rules_decide_and_the_scorer_only_ranks() -> None:
     loose = _pool("Simona Halep won the singles at the 2019 Open.", "Tickets for the 2019 Open are on sale.")
     single = [e.model_copy(update={"chunk": e.chunk.model_copy(update={"article_id": "one"})}) for e in loose]
-    choice = choose_answer("Who won the women's singles at the 2019 Open?", single)
+    strict = _scorer(threshold=1.0)  # no sentence could pass this threshold: the rules decide alone
+    choice = choose_answer("Who won the women's singles at the 2019 Open?", single, scorer=strict)
     assert choice.sentence is not None and "Halep" in choice.sentence.text
+    other_year = [e.model_copy(update={"chunk": e.chunk.model_copy(update={"article_id": "one"})})
+                  for e in _pool("Simona Halep won the singles at the 2018 Open.")]
+    refused = choose_answer("Who won the women's singles at the 2019 Open?", other_year, scorer=strict)
+    assert refused.sentence is None and "2019" in refused.reason
+
+
+def test_with_several_articles_the_threshold_decides() -> None:
+    pool = _pool("Simona Halep won the women's singles at the 2019 Open.", "Tickets for the 2019 Open are on sale.")
+    question = "Who won the women's singles at the 2019 Open?"
+    answered = choose_answer(question, pool, scorer=_scorer(threshold=0.0))
+    assert answered.sentence is not None and "Halep" in answered.sentence.text
+    refused = choose_answer(question, pool, scorer=_scorer(threshold=1.0))
+    assert refused.sentence is None and "only one source says it" in refused.reason
+    assert refused.probability == answered.probability > 0
 
 
 def test_no_candidate_of_the_kind_asked_means_abstain() -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from assistant.answer_scorer import load_scorer
 from assistant.fakes import HashingEmbeddings
 from assistant.providers import chat_backend
 from assistant.schemas import RetrievalInfo, RetrievedChunk
@@ -30,9 +31,12 @@ def test_score_counts_right_answers_and_wrong_cited_ones(tmp_path: Path) -> None
         _item("negative", "Tickets for the 2020 city marathon are on sale.", "The 2020 marathon route was changed."),
     ]
     embeddings = CachedEmbeddings(HashingEmbeddings(), tmp_path / "vectors.npz")
-    figures = score(items, embeddings, chat_backend(Settings(llm="fake", embeddings="fake")))
-    assert figures["accuracy"] == 1.0 and figures["negative_rejection"] == 1.0
-    assert figures["wrong_with_citation_per_100"] == 0.0
+    chat = chat_backend(Settings(llm="fake", embeddings="fake"))
+    eager = score(items, embeddings, chat, scorer=load_scorer().model_copy(update={"threshold": 0.0}))
+    assert eager["accuracy"] == 1.0 and eager["mixed_answer_rate"] == 1.0
+    assert eager["negative_rejection"] == 0.0 and eager["wrong_with_citation_per_100"] == 100.0
+    shy = score(items, embeddings, chat, scorer=load_scorer().model_copy(update={"threshold": 1.0}))
+    assert shy["accuracy"] == 0.0 and shy["negative_rejection"] == 1.0 and shy["wrong_with_citation_per_100"] == 0
     embeddings.save()
     assert CachedEmbeddings(HashingEmbeddings(), tmp_path / "vectors.npz").vectors == embeddings.vectors
 
