@@ -30,6 +30,7 @@ from assistant.answer_candidates import (
     anchored,
     candidates,
     constraint_conflict,
+    cue_distance,
     date_key,
     dates_in,
     relation_coverage,
@@ -58,6 +59,7 @@ FEATURES: tuple[str, ...] = (
     "typed",  # the question asks for a kind of fact (a count, date, place, name)
     "cosine_gap",  # cosine minus the best cosine among the retrieved sentences
     "precise",  # a date candidate with its day (or a year where a year is asked); 1 for other kinds
+    "closeness",  # 1 / (1 + words between the nearest candidate and the question's relation cue); 0 without
 )
 
 
@@ -165,6 +167,8 @@ def _row(question: str, sentence: EvidenceSentence, pool: Sequence[EvidenceSente
         float(typed),
         sentence.cosine - best_cosine,
         float(any(_precise(question, c) for c in near or found)) if answer_type(question) == "date" else 1.0,
+        max((1.0 / (1 + d) for c in found if (d := cue_distance(question, sentence.text, c)) is not None),
+            default=0.0),
     ]
 
 

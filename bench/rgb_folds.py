@@ -51,8 +51,9 @@ class PoolItem:
     pool: tuple[EvidenceSentence, ...]
 
 
-def pool_items(items: Sequence[dict[str, object]], embeddings: Embeddings) -> list[PoolItem]:
-    """The cached retrievals as scorer inputs: the pool ``AnswerWriter`` weighs, its features and labels."""
+def pool_items(items: Sequence[dict[str, object]], embeddings: Embeddings, *, loose: bool = False) -> list[PoolItem]:
+    """The cached retrievals as scorer inputs: the pool ``AnswerWriter`` weighs, its features and labels (RGB's
+    matching, or with ``loose`` also the answer in another spelling: ``RgbRecord.found_loosely``)."""
     limit = AnswerWriter.__dataclass_fields__["answer_pool"].default
     out = []
     for item in items:
@@ -61,7 +62,8 @@ def pool_items(items: Sequence[dict[str, object]], embeddings: Embeddings) -> li
         pool = select_evidence(record.query, chunks, embeddings=embeddings, limit=limit,
                                weights=Weights(relative_floor=0.0)) if chunks else []
         matrix = feature_matrix(record.query, pool) if pool else np.zeros((0, len(FEATURES)))
-        labels = np.asarray([record.found_in(" ".join(e.text.split())) for e in pool], dtype=np.float64)
+        holds = record.found_loosely if loose else record.found_in
+        labels = np.asarray([holds(" ".join(e.text.split())) for e in pool], dtype=np.float64)
         out.append(PoolItem(id=record.id, run=str(item["run"]), query=record.query, matrix=matrix, labels=labels,
                             record=record, pool=tuple(pool)))
     return out
@@ -89,6 +91,7 @@ class Outcome:
     run: str
     probability: float
     holds_answer: bool
+    holds_loosely: bool = False  # the answer in another spelling counts too (RgbRecord.found_loosely)
 
 
 def outcomes(model: ScorerModel, items: Sequence[PoolItem]) -> list[Outcome]:
@@ -100,20 +103,26 @@ def outcomes(model: ScorerModel, items: Sequence[PoolItem]) -> list[Outcome]:
         if choice is None or choice.sentence is None:
             out.append(Outcome(item.run, -1.0, False))
             continue
-        out.append(Outcome(item.run, choice.probability, item.record.found_in(" ".join(choice.sentence.text.split()))))
+        text = " ".join(choice.sentence.text.split())
+        out.append(Outcome(item.run, choice.probability, item.record.found_in(text), item.record.found_loosely(text)))
     return out
 
 
-def figures(results: Sequence[Outcome], threshold: float) -> dict[str, float]:
-    """The eval's figures at ``threshold``: accuracy and answer rate (mixed), rejection and wrong+cited /100."""
+def figures(results: Sequence[Outcome], threshold: float, *, loose: bool = False) -> dict[str, float]:
+    """The eval's figures at ``threshold``: accuracy and answer rate (mixed), rejection and wrong+cited /100 (by
+    RGB's matching; with ``loose``, an answer in another spelling counts as right)."""
     mixed = [r for r in results if r.run == "mixed"]
     negative = [r for r in results if r.run == "negative"]
     n, m = max(len(mixed), 1), max(len(negative), 1)
-    return {"accuracy": round(sum(r.probability >= threshold and r.holds_answer for r in mixed) / n, 3),
+
+    def right(r: Outcome) -> bool:
+        return r.holds_loosely if loose else r.holds_answer
+
+    return {"accuracy": round(sum(r.probability >= threshold and right(r) for r in mixed) / n, 3),
             "mixed_answer_rate": round(sum(r.probability >= threshold for r in mixed) / n, 3),
             "negative_rejection": round(sum(r.probability < threshold for r in negative) / m, 3),
             "wrong_with_citation_per_100": round(
-                100 * sum(r.probability >= threshold and not r.holds_answer for r in negative) / m, 1)}
+                100 * sum(r.probability >= threshold and not right(r) for r in negative) / m, 1)}
 
 
 def utility(f: dict[str, float]) -> float:
@@ -138,4 +147,7 @@ def cross_check(items: Sequence[PoolItem], *, features: Sequence[str], l2: float
     return {"threshold": threshold,
             "held_out": {f"fit {other} -> {f}": figures(held[f], threshold)
                          for f, other in (("A", "B"), ("B", "A"))},
-            "held_out_top1": {f: figures(held[f], 0.0)["accuracy"] for f in FOLDS}}
+            "held_out_top1": {f: figures(held[f], 0.0)["accuracy"] for f in FOLDS},
+            "held_out_other_spellings_right": {
+                f"fit {other} -> {f}": figures(held[f], threshold, loose=True) for f, other in (("A", "B"), ("B", "A"))
+            }}

@@ -8,6 +8,7 @@ from assistant.answer_candidates import (
     anchored,
     candidates,
     constraint_conflict,
+    cue_distance,
     date_key,
     relation_coverage,
     same_date,
@@ -179,3 +180,16 @@ def test_a_sentence_that_asks_or_wins_something_else_does_not_anchor() -> None:
 def test_a_weekday_answers_when_but_gives_no_calendar_date_to_compare() -> None:
     assert candidates("date", "When did floods hit the valley?", "Floods hit the valley on Friday.") == ["Friday"]
     assert date_key("Friday") is None
+
+
+def test_a_place_made_only_of_the_questions_words_is_no_candidate() -> None:
+    question = "Which city hosted the olympic games in 2008?"
+    assert candidates("place", question, "The cost of the Olympic Games was a burden for the host cities.") == []
+    assert candidates("place", question, "Beijing hosted the Olympic Games in 2008.") == ["Beijing"]
+
+
+def test_cue_distance_counts_words_from_the_relation_to_the_candidate() -> None:
+    question = "When was the game released?"
+    assert cue_distance(question, "The game was released on December 1, 2017.", "December 1, 2017") == 2
+    assert cue_distance(question, "The game sold well in December 2017.", "December 2017") is None
+    assert cue_distance("What is the capital of Peru?", "Lima is the capital of Peru.", "Lima") == 0

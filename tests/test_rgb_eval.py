@@ -70,3 +70,18 @@ def test_the_cli_writes_reports_and_names_a_missing_file(rgb_file: Path, tmp_pat
     code = main(["eval", "--llm", "fake", "--set", "rgb", "--rgb-file", str(tmp_path / "absent.json")])
     assert code == 2
     assert "RGB data not found" in capsys.readouterr().err
+
+
+def test_the_second_figure_accepts_another_spelling_and_rgbs_own_does_not() -> None:
+    from assistant.rgb_eval import RgbRecord
+
+    date = RgbRecord(id=0, query="When?", answer=[["August 22 2021", "Aug 22, 2021"]], fakeanswer="", positive=[],
+                     positive_wrong=[], negative=[])
+    assert not date.found_in("It premieres on Sunday August 22nd.")
+    assert date.found_loosely("It premieres on Sunday August 22nd.")
+    assert not date.found_loosely("Announced in August 2021.")  # the month alone is not the day
+    assert not date.found_loosely("It premieres on August 22, 2022.")
+    name = RgbRecord(id=0, query="Who?", answer="Yifei Liu", fakeanswer="", positive=[], positive_wrong=[],
+                     negative=[])
+    assert not name.found_in("starring Liu Yifei") and name.found_loosely("starring Liu Yifei")
+    assert not name.found_loosely("starring Gong Li")
