@@ -42,6 +42,7 @@ from assistant.errors import ConfigError
 from assistant.evidence import EvidenceSentence, keyword_overlap
 from assistant.sentences import STOPWORDS, content_words
 
+_UNIT = re.compile(r"[$€£¥%]|\b(?:percent|per cent|million|billion|trillion|thousand|bn)\b", re.IGNORECASE)
 SCORER_FILE = Path(__file__).resolve().parent / "data" / "answer_scorer.json"
 RELATION_FLOOR = 0.5  # share of the question's relation words below which a sentence "lacks the relation"
 FEATURES: tuple[str, ...] = (
@@ -58,7 +59,7 @@ FEATURES: tuple[str, ...] = (
     "rank",  # 1 / the passage's retrieval rank
     "typed",  # the question asks for a kind of fact (a count, date, place, name)
     "cosine_gap",  # cosine minus the best cosine among the retrieved sentences
-    "precise",  # a date candidate with its day (or a year where a year is asked); 1 for other kinds
+    "precise",  # a date with its day (a year where a year is asked), an amount with its unit; 1 for other kinds
     "closeness",  # 1 / (1 + words between the nearest candidate and the question's relation cue); 0 without
 )
 
@@ -166,7 +167,8 @@ def _row(question: str, sentence: EvidenceSentence, pool: Sequence[EvidenceSente
         1.0 / sentence.n,
         float(typed),
         sentence.cosine - best_cosine,
-        float(any(_precise(question, c) for c in near or found)) if answer_type(question) == "date" else 1.0,
+        float(any(_precise(question, c) for c in near or found)) if answer_type(question) in ("date", "count")
+        else 1.0,
         max((1.0 / (1 + d) for c in found if (d := cue_distance(question, sentence.text, c)) is not None),
             default=0.0),
     ]
@@ -215,7 +217,10 @@ def _names_match(words: Sequence[str], text: str) -> bool:
 
 
 def _precise(question: str, candidate: str) -> bool:
-    """A date that names its day, or a year where the question asks for a year."""
+    """A date that names its day, or a year where the question asks for a year; an amount with its unit or
+    currency ("$6.3 billion", "12%"), or any number where the question asks "how many"."""
+    if answer_type(question) == "count":
+        return bool(re.search(r"\bhow many\b", question, re.IGNORECASE) or _UNIT.search(candidate))
     key = date_key(candidate)
     if re.search(r"\b(what|which|in what) year\b", question, re.IGNORECASE):
         return bool(re.search(r"\b(?:1[89]|20)\d\d\b", candidate))
