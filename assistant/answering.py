@@ -125,17 +125,19 @@ class AnswerWriter:
         self, question: str, query: str, info: RetrievalInfo, pool: Sequence[EvidenceSentence],
         statement: Statement | None,
     ) -> Answer:
-        """The model's checked answer when it answers the question, else the best answering sentence verbatim."""
+        """The model's checked answer when it answers the question, else the best answering sentence verbatim;
+        whether the sources answer at all is the scorer's decision (``choose_answer``) for both, so a fluent draft
+        cannot answer where no sentence of the sources does."""
         failed: list[Claim] = []
+        choice = choose_answer(query, pool, scorer=self.scorer)
         if statement is not None and statement.text:
             kept = " ".join(c.text for c in statement.claims if c.label == "supported" and not c.removed)
-            if _fits(query, kept) and candidates(answer_type(query), query, kept):
+            if choice.sentence is not None and _fits(query, kept) and candidates(answer_type(query), query, kept):
                 return self._answer(question, info, statement)
             # A draft that fails gives way to the best evidence sentence that fits, not to the one it cited.
             failed = [c.model_copy(update={"removed": True}) for c in statement.claims]
         elif statement is not None:
             failed = statement.claims
-        choice = choose_answer(query, pool, scorer=self.scorer)
         if choice.sentence is None:
             return abstention(question, info, model=self.chat.name, claims=failed, note=choice.reason)
         chosen = verbatim([choice.sentence])
