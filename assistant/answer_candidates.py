@@ -107,7 +107,9 @@ def candidates(kind: AnswerType, question: str, sentence: str) -> list[str]:
         spans = [f for f in found if not _word_set(f) <= asked]
     else:  # a name has a word of two letters or more: not a stray letter or code ("W", "T40"), nor only the
         # question's own words ("the Olympic Games" for "which city hosted the olympic games")
-        spans = [t for t in (_trim(f) for f in found) if re.search(r"[^\W\d_]{2}", t) and not _word_set(t) <= asked]
+        stems = set(content_words(question))
+        spans = [t for t in (_trim(f) for f in found) if re.search(r"[^\W\d_]{2}", t) and not _word_set(t) <= asked
+                 and not set(content_words(t)) <= stems]  # "Officials" for "the official who..."
     return list(dict.fromkeys(c for c in spans if c))
 
 

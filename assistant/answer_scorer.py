@@ -44,6 +44,7 @@ from assistant.sentences import STOPWORDS, content_words
 
 _UNIT = re.compile(r"[$€£¥%]|\b(?:percent|per cent|million|billion|trillion|thousand|bn)\b", re.IGNORECASE)
 SCORER_FILE = Path(__file__).resolve().parent / "data" / "answer_scorer.json"
+BEARING_SHARE = 0.6  # the share of the best selection score at which an article bears on the question
 RELATION_FLOOR = 0.5  # share of the question's relation words below which a sentence "lacks the relation"
 FEATURES: tuple[str, ...] = (
     "cosine",  # MiniLM cosine of question and sentence
@@ -75,6 +76,9 @@ class ScorerModel(BaseModel):
     coef: list[float]
     intercept: float
     threshold: float = Field(ge=0, le=1, description="Top probability under which the assistant abstains.")
+    tight_overlap: float | None = Field(
+        default=None, ge=0, le=1, description="A sentence holding this share of the question's content words, "
+        "and passing the rules, answers even under the threshold (None: never).")
     vote: bool = Field(default=False, description="Sentences of other articles stating the same candidate add "
                                                    "their probability (noisy-or) to a sentence's own.")
     fitted_on: str = Field(default="", description="What the coefficients and threshold were fitted and chosen on.")
@@ -101,7 +105,8 @@ class ScorerModel(BaseModel):
 
 
 def fit_scorer(matrix: np.ndarray, labels: np.ndarray, *, features: Sequence[str], l2: float = 3.0,
-               threshold: float = 0.5, vote: bool = False, fitted_on: str = "") -> ScorerModel:
+               threshold: float = 0.5, vote: bool = False, tight_overlap: float | None = None,
+               fitted_on: str = "") -> ScorerModel:
     """A logistic regression of ``labels`` (1: the sentence holds the answer) on the named columns of ``matrix``,
     by Newton steps with an L2 penalty (numpy only: a dozen features and a few hundred rows need no more)."""
     columns = matrix[:, [FEATURES.index(f) for f in features]]
@@ -124,7 +129,7 @@ def fit_scorer(matrix: np.ndarray, labels: np.ndarray, *, features: Sequence[str
     return ScorerModel(features=list(features), mean=[round(float(v), 6) for v in mean],
                        scale=[round(float(v), 6) for v in scale], coef=[round(float(v), 6) for v in weights[:-1]],
                        intercept=round(float(weights[-1]), 6), threshold=threshold, vote=vote,
-                       fitted_on=fitted_on)
+                       tight_overlap=tight_overlap, fitted_on=fitted_on)
 
 
 @cache
@@ -141,11 +146,19 @@ def feature_matrix(question: str, pool: Sequence[EvidenceSentence]) -> np.ndarra
     """One row of ``FEATURES`` per sentence of ``pool``."""
     rarity = _rarity(question, pool)
     kind = answer_type(question)
-    articles = len({e.chunk.article_id for e in pool})
+    articles = len(bearing_articles(pool))
     best = max((e.cosine for e in pool), default=0.0)
     rows = [_row(question, sentence, pool, rarity=rarity, typed=kind not in ("reason", "other"),
                  several=articles > 1, best_cosine=best) for sentence in pool]
     return np.asarray(rows, dtype=np.float64).reshape(len(pool), len(FEATURES))
+
+
+def bearing_articles(pool: Sequence[EvidenceSentence], *, share: float = BEARING_SHARE) -> set[str]:
+    """The articles with a sentence scoring at least ``share`` of the best selection score: the ones that bear on the
+    question. Other articles of the store that retrieval also returned (another story) do not make a question
+    one of several sources, whose answer other articles should repeat."""
+    top = max((e.score for e in pool), default=0.0)
+    return {e.chunk.article_id for e in pool if e.score >= top * share}
 
 
 def _row(question: str, sentence: EvidenceSentence, pool: Sequence[EvidenceSentence], *, rarity: dict[str, float],

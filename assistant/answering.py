@@ -24,6 +24,7 @@ from assistant.answer_candidates import anchored, candidates, constraint_conflic
 from assistant.answer_scorer import (
     ScorerModel,
     answer_spans,
+    bearing_articles,
     feature_matrix,
     fit_problem,
     load_scorer,
@@ -39,6 +40,7 @@ from assistant.evidence import (
     Weights,
     check_draft,
     fit_to_window,
+    keyword_overlap,
     select_evidence,
     verbatim,
     write_draft,
@@ -161,15 +163,18 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
     """The evidence sentence most likely to hold the answer by the learned scorer, or none (with the reason) when
     even the best is under the scorer's threshold.
 
-    Two rules stay absolute, because no weighing can make them right: a sentence that asks a question answers
-    nothing, and a typed question ("who", "when", "how many", "where") needs a candidate of its kind that it does
-    not already name. Everything else (the relation asked, the question's year, how many sources state the
-    candidate, similarity) is a feature of ``answer_scorer``, weighed as fitted rather than as a verdict.
+    Three rules stay absolute, because no weighing can make them right: a sentence that asks a question answers
+    nothing; a typed question ("who", "when", "how many", "where") needs a candidate of its kind that it does not
+    already name; and that fact must sit where the question's form asks for it (a number beside the counted thing,
+    a name beside "the name of X", a date for "when", a place for "where": ``answers_question``). Everything else
+    (the relation asked, the question's year, how many sources state the candidate, similarity) is a feature of
+    ``answer_scorer``, weighed as fitted rather than as a verdict.
 
-    The threshold was chosen on stores of several articles (news search results). With a single article retrieved
-    (one story, where support cannot count) the scorer only ranks, and the rules decide whether the best sentence
-    answers: it must hold the relation asked, agree with the question's year and number, and hold a candidate
-    near the relation's cue.
+    The threshold was chosen on stores of several articles about the question (news search results). With a single
+    article bearing on the question (``bearing_articles``: other stories retrieved beside it do not count; support
+    cannot count either) the scorer only ranks, and the rules decide whether the best sentence answers: it must
+    hold the relation asked, agree with the question's year and number, and hold a candidate near the relation's
+    cue.
     """
     if not pool:
         return Choice(None, "no sentence of the sources bears on the question")
@@ -179,16 +184,30 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
     if not eligible:
         return Choice(None, f"no {KIND_NAMES[kind]} in the sources that the question does not already name")
     probabilities = model.probabilities(feature_matrix(question, pool))
-    if len({e.chunk.article_id for e in pool}) == 1:
+    if len(bearing_articles(pool)) == 1:
         return _one_article(question, pool, eligible, probabilities)
     chances = voted(question, pool, probabilities, eligible) if model.vote else {
         i: float(probabilities[i]) for i in eligible}
     best = max(eligible, key=lambda i: (chances[i], float(probabilities[i]), pool[i].score))
     chance = round(chances[best], 4)
     if chance < model.threshold:
+        tight = _tight(question, pool, eligible, probabilities, model.tight_overlap)
+        if tight is not None:
+            return Choice(pool[tight], probability=round(float(probabilities[tight]), 4))
         return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(question, pool, best)}; "
                             f"score {chance:.2f} < {model.threshold:.2f})", chance)
     return Choice(pool[best], probability=chance)
+
+
+def _tight(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int], probabilities: np.ndarray,
+           overlap: float | None) -> int | None:
+    """The best-scored sentence that says all the question asks (``overlap`` of its content words) and passes the
+    rules: one source stating a fact plainly is normal in news, even where search snippets around it disagree."""
+    if overlap is None:
+        return None
+    tight = [i for i in eligible if keyword_overlap(question, pool[i].text) >= overlap
+             and not _rule_problem(question, pool[i])]
+    return max(tight, key=lambda i: float(probabilities[i]), default=None)
 
 
 def _one_article(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int],
@@ -218,15 +237,17 @@ def _weakness(question: str, pool: Sequence[EvidenceSentence], best: int) -> str
     if problem:
         return problem
     spans = answer_spans(question, pool[best].text)
-    several = len({e.chunk.article_id for e in pool}) > 1
+    several = len(bearing_articles(pool)) > 1
     if several and spans and support_of(spans[0], pool, dated=answer_type(question) == "date") < 2:
         return f"only one source says it, and loosely: {spans[0]}"
     return "it fits the question loosely"
 
 
 def _eligible(question: str, sentence: str) -> bool:
-    """Not a question itself, and holding a candidate of the kind asked (any sentence, for untyped questions)."""
-    return not sentence.rstrip().endswith("?") and bool(answer_spans(question, sentence))
+    """Not a question itself, holding a candidate of the kind asked (any sentence, for untyped questions), where
+    the question's form asks for it."""
+    return (not sentence.rstrip().endswith("?") and bool(answer_spans(question, sentence))
+            and answers_question(question, sentence, min_coverage=0.0).ok)
 
 
 def _fits(question: str, text: str) -> bool:

@@ -76,12 +76,13 @@ def record_of(item: dict[str, object]) -> RgbRecord:
 
 
 def fit_on(items: Sequence[PoolItem], *, features: Sequence[str], l2: float, threshold: float = 0.5,
-           vote: bool = False, fitted_on: str = "") -> ScorerModel:
+           vote: bool = False, tight_overlap: float | None = None, fitted_on: str = "") -> ScorerModel:
     """The scorer fitted on every sentence of ``items``."""
     rows = [i for i in items if len(i.labels)]
     matrix = np.vstack([i.matrix for i in rows])
     labels = np.concatenate([i.labels for i in rows])
-    return fit_scorer(matrix, labels, features=features, l2=l2, threshold=threshold, vote=vote, fitted_on=fitted_on)
+    return fit_scorer(matrix, labels, features=features, l2=l2, threshold=threshold, vote=vote,
+                      tight_overlap=tight_overlap, fitted_on=fitted_on)
 
 
 @dataclass(frozen=True)
@@ -92,19 +93,26 @@ class Outcome:
     probability: float
     holds_answer: bool
     holds_loosely: bool = False  # the answer in another spelling counts too (RgbRecord.found_loosely)
+    fallback: tuple[bool, bool] | None = None  # what answers under the threshold (a tight sentence): its two holds
 
 
 def outcomes(model: ScorerModel, items: Sequence[PoolItem]) -> list[Outcome]:
-    """``choose_answer`` on each run with no threshold: the chosen sentence and its probability."""
+    """``choose_answer`` on each run with no threshold (the chosen sentence and its probability), and with one no
+    sentence reaches (what answers anyway: a tight sentence, if the model allows it)."""
     free = model.model_copy(update={"threshold": 0.0})
+    closed = model.model_copy(update={"threshold": 1.0})
     out = []
     for item in items:
         choice = choose_answer(item.query, item.pool, scorer=free) if item.pool else None
         if choice is None or choice.sentence is None:
             out.append(Outcome(item.run, -1.0, False))
             continue
+        below = choose_answer(item.query, item.pool, scorer=closed).sentence
+        fallback = None if below is None else (item.record.found_in(" ".join(below.text.split())),
+                                               item.record.found_loosely(" ".join(below.text.split())))
         text = " ".join(choice.sentence.text.split())
-        out.append(Outcome(item.run, choice.probability, item.record.found_in(text), item.record.found_loosely(text)))
+        out.append(Outcome(item.run, choice.probability, item.record.found_in(text), item.record.found_loosely(text),
+                           fallback))
     return out
 
 
@@ -115,14 +123,18 @@ def figures(results: Sequence[Outcome], threshold: float, *, loose: bool = False
     negative = [r for r in results if r.run == "negative"]
     n, m = max(len(mixed), 1), max(len(negative), 1)
 
+    def answered(r: Outcome) -> bool:
+        return r.probability >= threshold or r.fallback is not None
+
     def right(r: Outcome) -> bool:
+        if r.probability < threshold and r.fallback is not None:
+            return r.fallback[1] if loose else r.fallback[0]
         return r.holds_loosely if loose else r.holds_answer
 
-    return {"accuracy": round(sum(r.probability >= threshold and right(r) for r in mixed) / n, 3),
-            "mixed_answer_rate": round(sum(r.probability >= threshold for r in mixed) / n, 3),
-            "negative_rejection": round(sum(r.probability < threshold for r in negative) / m, 3),
-            "wrong_with_citation_per_100": round(
-                100 * sum(r.probability >= threshold and not right(r) for r in negative) / m, 1)}
+    return {"accuracy": round(sum(answered(r) and right(r) for r in mixed) / n, 3),
+            "mixed_answer_rate": round(sum(answered(r) for r in mixed) / n, 3),
+            "negative_rejection": round(sum(not answered(r) for r in negative) / m, 3),
+            "wrong_with_citation_per_100": round(100 * sum(answered(r) and not right(r) for r in negative) / m, 1)}
 
 
 def utility(f: dict[str, float]) -> float:
@@ -135,13 +147,13 @@ def choose_threshold(results: Sequence[Outcome]) -> float:
     return max(THRESHOLDS, key=lambda t: (round(utility(figures(results, t)), 6), t))
 
 
-def cross_check(items: Sequence[PoolItem], *, features: Sequence[str], l2: float,
-                vote: bool = False) -> dict[str, object]:
+def cross_check(items: Sequence[PoolItem], *, features: Sequence[str], l2: float, vote: bool = False,
+                tight_overlap: float | None = None) -> dict[str, object]:
     """Fit on each fold, measure on the other; the threshold chosen on both out-of-fold results together."""
     by_fold = {f: [i for i in items if fold_of(i.id) == f] for f in FOLDS}
     held: dict[Fold, list[Outcome]] = {}
     for fit_fold, test_fold in (("A", "B"), ("B", "A")):
-        model = fit_on(by_fold[fit_fold], features=features, l2=l2, vote=vote)
+        model = fit_on(by_fold[fit_fold], features=features, l2=l2, vote=vote, tight_overlap=tight_overlap)
         held[test_fold] = outcomes(model, by_fold[test_fold])
     threshold = choose_threshold([*held["A"], *held["B"]])
     return {"threshold": threshold,

@@ -168,7 +168,7 @@ def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: Chat
 
 
 def fit(items: Sequence[dict[str, object]], embeddings: Embeddings, *, drop: str, l2: float, vote: bool,
-        loose: bool, write: bool) -> dict[str, object]:
+        loose: bool, tight: float | None, write: bool) -> dict[str, object]:
     """Cross-fold figures of the scorer without the ``drop`` features; with ``write``, the scorer fitted on the
     whole tune half (threshold from the folds) written into the package."""
     unknown = sorted(set(filter(None, drop.split(","))) - set(FEATURES))
@@ -176,19 +176,21 @@ def fit(items: Sequence[dict[str, object]], embeddings: Embeddings, *, drop: str
         raise SystemExit(f"error: unknown features {unknown}; known: {', '.join(FEATURES)}")
     features = [f for f in FEATURES if f not in drop.split(",")]
     pools = pool_items(items, embeddings, loose=loose)
-    checked = cross_check(pools, features=features, l2=l2, vote=vote)
+    checked = cross_check(pools, features=features, l2=l2, vote=vote, tight_overlap=tight)
     threshold = float(str(checked["threshold"]))
     note = (f"RGB en_fact tune half (even ids, {len({p.id for p in pools})} questions, mixed and negative-only runs, "
             f"{sum(len(p.labels) for p in pools)} sentences, labelled by "
             f"{'RGB matching or another spelling' if loose else 'RGB matching'}), L2 {l2}; threshold {threshold} "
             "chosen on the out-of-fold results of folds A (id % 4 == 0) and B (id % 4 == 2); "
-            f"bench/rgb_select.py --fit --write{' --drop ' + drop if drop else ''}")
-    model = fit_on(pools, features=features, l2=l2, threshold=threshold, vote=vote, fitted_on=note)
+            f"bench/rgb_select.py --fit --write{' --drop ' + drop if drop else ''}"
+            f"{f' --tight {tight}' if tight is not None else ''}")
+    model = fit_on(pools, features=features, l2=l2, threshold=threshold, vote=vote, tight_overlap=tight,
+                   fitted_on=note)
     if write:
         partial = SCORER_FILE.with_name(SCORER_FILE.name + ".part")
         partial.write_text(model.model_dump_json(indent=2) + "\n", encoding="utf-8")
         partial.replace(SCORER_FILE)
-    return {**checked, "features": features, "l2": l2, "vote": vote, "loose_labels": loose,
+    return {**checked, "features": features, "l2": l2, "vote": vote, "loose_labels": loose, "tight": tight,
             "coef": dict(zip(model.features, model.coef, strict=True)), "written": write}
 
 
@@ -225,6 +227,9 @@ def main() -> int:
                         help="with --fit: a candidate's chance adds up across the articles stating it (noisy-or)")
     parser.add_argument("--loose-labels", action="store_true",
                         help="with --fit: a sentence giving the answer in another spelling counts as holding it")
+    parser.add_argument("--tight", type=float, metavar="SHARE",
+                        help="with --fit: a sentence holding this share of the question's words and passing the "
+                             "rules answers under the threshold too")
     parser.add_argument("--l2", type=float, default=DEFAULT_L2, help=f"with --fit: L2 penalty (default {DEFAULT_L2})")
     args = parser.parse_args()
     if args.half == "report" and (args.show_failures or args.fit or args.fold):
@@ -249,7 +254,7 @@ def main() -> int:
         items = [i for i in items if fold_of(int(str(i["id"]))) == args.fold]
     if args.fit:
         figures = fit(items, embeddings, drop=args.drop, l2=args.l2, vote=args.vote, loose=args.loose_labels,
-                      write=args.write)
+                      tight=args.tight, write=args.write)
     else:
         figures = score(items, embeddings, chat, show=args.show_failures)
     embeddings.save()

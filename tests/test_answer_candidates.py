@@ -13,7 +13,7 @@ from assistant.answer_candidates import (
     relation_coverage,
     same_date,
 )
-from assistant.answer_scorer import RELATION_FLOOR, ScorerModel, load_scorer
+from assistant.answer_scorer import RELATION_FLOOR, ScorerModel, bearing_articles, load_scorer
 from assistant.answer_types import answer_type
 from assistant.answering import choose_answer
 from assistant.evidence import EvidenceSentence, split_evidence
@@ -193,3 +193,31 @@ def test_cue_distance_counts_words_from_the_relation_to_the_candidate() -> None:
     assert cue_distance(question, "The game was released on December 1, 2017.", "December 1, 2017") == 2
     assert cue_distance(question, "The game sold well in December 2017.", "December 2017") is None
     assert cue_distance("What is the capital of Peru?", "Lima is the capital of Peru.", "Lima") == 0
+
+
+def test_articles_of_another_story_do_not_make_a_question_one_of_several_sources() -> None:
+    seed = _pool("Israeli jets targeted the areas of Khiam and Bint Jbeil in southern Lebanon on Tuesday.")
+    other = [e.model_copy(update={"score": 0.3, "chunk": e.chunk.model_copy(update={"article_id": "other"})})
+             for e in _pool("Talks on a ceasefire resumed in Cairo on Monday.")]
+    pool = [*seed, *other]
+    assert bearing_articles(pool) == {"a0"}
+    # One article bears on it: the rules decide, whatever the threshold fitted on stores of several sources.
+    question = "Which areas in southern Lebanon were targeted?"
+    choice = choose_answer(question, pool, scorer=_scorer(threshold=1.0))
+    assert choice.sentence is not None and "Khiam" in choice.sentence.text
+
+
+def test_a_name_question_needs_a_name_beside_what_it_asks_for_whatever_the_score() -> None:
+    pool = _pool("The link between peace in Gaza and calm on the border remains a concern, officials said.",
+                 "Talks in Gaza went on for hours while senior officials waited.")
+    choice = choose_answer("What is the name of the official who met the envoy?", pool, scorer=_scorer(threshold=0.0))
+    assert choice.sentence is None
+
+
+def test_a_tight_sentence_may_answer_under_the_threshold_where_the_scorer_allows_it() -> None:
+    pool = _pool("Simona Halep won the women's singles at the 2019 Open.", "Tickets for the 2019 Open are on sale.")
+    question = "Who won the women's singles at the 2019 Open?"
+    assert choose_answer(question, pool, scorer=_scorer(threshold=1.0)).sentence is None
+    tight = load_scorer().model_copy(update={"threshold": 1.0, "tight_overlap": 1.0})
+    choice = choose_answer(question, pool, scorer=tight)
+    assert choice.sentence is not None and "Halep" in choice.sentence.text

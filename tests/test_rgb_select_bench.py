@@ -28,7 +28,7 @@ def _item(run: str, *passages: str) -> dict[str, object]:
 def test_score_counts_right_answers_and_wrong_cited_ones(tmp_path: Path) -> None:
     items = [
         _item("mixed", "Ana Lima won the 2019 city marathon in record time.", "Ana Lima won the 2019 city marathon."),
-        _item("negative", "Tickets for the 2020 city marathon are on sale.", "The 2020 marathon route was changed."),
+        _item("negative", "Bea Cruz won the 2018 city marathon.", "Bea Cruz won the city marathon again in 2018."),
     ]
     embeddings = CachedEmbeddings(HashingEmbeddings(), tmp_path / "vectors.npz")
     chat = chat_backend(Settings(llm="fake", embeddings="fake"))
