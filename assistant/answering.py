@@ -191,7 +191,8 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
     best = max(eligible, key=lambda i: (chances[i], float(probabilities[i]), pool[i].score))
     chance = round(chances[best], 4)
     if chance < model.threshold:
-        tight = _tight(question, pool, eligible, probabilities, model.tight_overlap)
+        alone = len({pool[i].chunk.article_id for i in eligible} & bearing_articles(pool)) <= 1
+        tight = _tight(question, pool, eligible, probabilities, model.tight_overlap) if alone else None
         if tight is not None:
             return Choice(pool[tight], probability=round(float(probabilities[tight]), 4))
         return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(question, pool, best)}; "
@@ -202,7 +203,8 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
 def _tight(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int], probabilities: np.ndarray,
            overlap: float | None) -> int | None:
     """The best-scored sentence that says all the question asks (``overlap`` of its content words) and passes the
-    rules: one source stating a fact plainly is normal in news, even where search snippets around it disagree."""
+    rules: one source stating a fact plainly is normal in news. The caller asks only where no other article bearing
+    on the question offers an answer (a related story that does not say is no rival)."""
     if overlap is None:
         return None
     tight = [i for i in eligible if keyword_overlap(question, pool[i].text) >= overlap

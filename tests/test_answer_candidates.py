@@ -26,9 +26,9 @@ def _chunks(*texts: str) -> list[RetrievedChunk]:
             for i, t in enumerate(texts)]
 
 
-def _scorer(*, threshold: float) -> ScorerModel:
-    """The shipped scorer with another abstention threshold."""
-    return load_scorer().model_copy(update={"threshold": threshold})
+def _scorer(*, threshold: float, tight: float | None = None) -> ScorerModel:
+    """The shipped scorer with another abstention threshold (and no tight-fit override unless given)."""
+    return load_scorer().model_copy(update={"threshold": threshold, "tight_overlap": tight})
 
 
 def _pool(*texts: str) -> list[EvidenceSentence]:
@@ -214,10 +214,14 @@ def test_a_name_question_needs_a_name_beside_what_it_asks_for_whatever_the_score
     assert choice.sentence is None
 
 
-def test_a_tight_sentence_may_answer_under_the_threshold_where_the_scorer_allows_it() -> None:
-    pool = _pool("Simona Halep won the women's singles at the 2019 Open.", "Tickets for the 2019 Open are on sale.")
+def test_a_tight_sentence_answers_under_the_threshold_where_no_other_article_offers_an_answer() -> None:
     question = "Who won the women's singles at the 2019 Open?"
+    # The other article bears on the question but names no one: it is no rival.
+    pool = _pool("Simona Halep won the women's singles at the 2019 Open.", "The 2019 Open sold out in an hour.")
     assert choose_answer(question, pool, scorer=_scorer(threshold=1.0)).sentence is None
-    tight = load_scorer().model_copy(update={"threshold": 1.0, "tight_overlap": 1.0})
-    choice = choose_answer(question, pool, scorer=tight)
+    choice = choose_answer(question, pool, scorer=_scorer(threshold=1.0, tight=1.0))
     assert choice.sentence is not None and "Halep" in choice.sentence.text
+    # Another article offers another name: the threshold decides, however tightly one sentence fits.
+    rival = _pool("Simona Halep won the women's singles at the 2019 Open.", "Coco Gauff won the 2019 Open doubles.")
+    assert choose_answer(question, rival, scorer=_scorer(threshold=1.0, tight=1.0)).sentence is None
+    assert load_scorer().tight_overlap == 1.0  # shipped with the override on
