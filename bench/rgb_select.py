@@ -7,7 +7,8 @@ Usage::
     python bench/rgb_select.py --show-failures    # one line per miss, to read what went wrong (tune half only)
     python bench/rgb_select.py --fold A --json    # the same figures on one fold of the tune half (A: id % 4 == 0)
     python bench/rgb_select.py --fit --json       # fit the answer scorer on each fold, check it on the other
-    python bench/rgb_select.py --fit --write      # ... then fit it on the whole tune half and ship it
+                                                  # (--drop, --l2, --vote, --loose-labels, --tight: variants)
+    python bench/rgb_select.py --fit --write --drop conflict,unfit,closeness --tight 1.0   # ... and ship it
 
 Why: ``assistant eval --set rgb`` ingests every question's passages into a fresh store, twice, and that dominates
 its run time; the extractive answer path after retrieval needs no language model at all. So ``--build`` runs the

@@ -130,3 +130,13 @@ def test_the_threshold_trades_accuracy_against_wrong_cited_answers() -> None:
     # among the thresholds as good, the highest is kept.
     assert choose_threshold(results) == 0.7
     assert figures(results, 0.7)["wrong_with_citation_per_100"] == 0.0
+
+
+def test_voting_adds_up_the_articles_that_state_the_same_candidate() -> None:
+    from assistant.answer_scorer import voted
+
+    pool = _pool("Liu Yifei stars as Mulan.", "Yifei Liu plays Mulan in the remake.", "Gong Li plays the witch.")
+    question = "Who plays Mulan?"
+    chances = voted(question, pool, np.array([0.5, 0.5, 0.5]), [0, 1, 2])
+    assert chances[0] == chances[1] == pytest.approx(0.75)  # two articles agree: 1 - 0.5 * 0.5
+    assert chances[2] == pytest.approx(0.5)
