@@ -170,11 +170,12 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
     (the relation asked, the question's year, how many sources state the candidate, similarity) is a feature of
     ``answer_scorer``, weighed as fitted rather than as a verdict.
 
-    The threshold was chosen on stores of several articles about the question (news search results). With a single
-    article bearing on the question (``bearing_articles``: other stories retrieved beside it do not count; support
-    cannot count either) the scorer only ranks, and the rules decide whether the best sentence answers: it must
-    hold the relation asked, agree with the question's year and number, and hold a candidate near the relation's
-    cue.
+    The threshold was chosen on pools of several on-topic search snippets. With a single article bearing on the
+    question (``bearing_articles``: other stories retrieved beside it do not count; support cannot count either)
+    the scorer only ranks, and the rules decide whether the best sentence answers: it must hold the relation asked,
+    agree with the question's year and number, and hold a candidate near the relation's cue. With several, a best
+    sentence under the threshold may still answer when it holds every word the question asks and passes the rules,
+    provided no other bearing article offers an answer (``ScorerModel.tight_overlap``).
     """
     if not pool:
         return Choice(None, "no sentence of the sources bears on the question")
@@ -190,14 +191,14 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
         i: float(probabilities[i]) for i in eligible}
     best = max(eligible, key=lambda i: (chances[i], float(probabilities[i]), pool[i].score))
     chance = round(chances[best], 4)
-    if chance < model.threshold:
-        alone = len({pool[i].chunk.article_id for i in eligible} & bearing_articles(pool)) <= 1
-        tight = _tight(question, pool, eligible, probabilities, model.tight_overlap) if alone else None
-        if tight is not None:
-            return Choice(pool[tight], probability=round(float(probabilities[tight]), 4))
-        return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(question, pool, best)}; "
-                            f"score {chance:.2f} < {model.threshold:.2f})", chance)
-    return Choice(pool[best], probability=chance)
+    if chance >= model.threshold:
+        return Choice(pool[best], probability=chance)
+    alone = len({pool[i].chunk.article_id for i in eligible} & bearing_articles(pool)) <= 1
+    tight = _tight(question, pool, eligible, probabilities, model.tight_overlap) if alone else None
+    if tight is not None:
+        return Choice(pool[tight], probability=round(float(probabilities[tight]), 4))
+    return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(question, pool, best)}; "
+                        f"score {chance:.2f} < {model.threshold:.2f})", chance)
 
 
 def _tight(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int], probabilities: np.ndarray,
