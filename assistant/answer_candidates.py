@@ -105,8 +105,11 @@ def candidates(kind: AnswerType, question: str, sentence: str) -> list[str]:
                  for part in _name_parts(m.group(0), asked)]
     if kind in ("date", "count"):
         spans = [f for f in found if not _word_set(f) <= asked]
-    else:  # a name has a word of two letters or more: not a stray letter or code ("W", "T40")
-        spans = [t for t in (_trim(f) for f in found) if re.search(r"[^\W\d_]{2}", t)]
+    else:  # a name has a word of two letters or more: not a stray letter or code ("W", "T40"), nor only the
+        # question's own words ("the Olympic Games" for "which city hosted the olympic games")
+        stems = set(content_words(question))
+        spans = [t for t in (_trim(f) for f in found) if re.search(r"[^\W\d_]{2}", t) and not _word_set(t) <= asked
+                 and not set(content_words(t)) <= stems]  # "Officials" for "the official who..."
     return list(dict.fromkeys(c for c in spans if c))
 
 
@@ -160,15 +163,22 @@ def anchored(question: str, sentence: str, candidate: str, *, window: int = 8) -
     """True when the candidate sits within ``window`` words of the question's relation cue in the sentence
     ("won", "director", "released"...), or the question has no such cue. "Wimbledon 2019 – women's singles:
     Serena Williams and Johanna Konta" names players but not who won."""
+    distance = cue_distance(question, sentence, candidate)
+    return distance is not None and distance <= window
+
+
+def cue_distance(question: str, sentence: str, candidate: str) -> int | None:
+    """Words between the candidate and the nearest cue of the question's relation in the sentence (0 when the
+    question has no cue); ``None`` when the sentence holds no such cue or not the candidate."""
     cues = {_fold(w) for w in re.findall(r"[\w'’-]+", question) if _CUE.fullmatch(_key(w))}
     if not cues:
-        return True
+        return 0
     words = re.findall(r"[\w'’-]+", sentence)
     asked = _word_set(question)
     at = [i for i, w in enumerate(words) if _fold(w) in cues and not _other_role(words, i, asked)]
     first = re.findall(r"[\w'’-]+", candidate)[:1]
     where = [i for i, w in enumerate(words) if first and w == first[0]]
-    return any(abs(i - j) <= window for i in at for j in where)
+    return min((abs(i - j) for i in at for j in where), default=None)
 
 
 def _key(word: str) -> str:

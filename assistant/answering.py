@@ -16,17 +16,20 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.answer_candidates import (
-    anchored,
-    candidates,
-    constraint_conflict,
-    date_key,
-    dates_in,
-    relation_coverage,
-    same_date,
+from assistant.answer_candidates import anchored, candidates, constraint_conflict
+from assistant.answer_scorer import (
+    ScorerModel,
+    answer_spans,
+    bearing_articles,
+    feature_matrix,
+    fit_problem,
+    load_scorer,
+    support_of,
+    voted,
 )
 from assistant.answer_types import KIND_NAMES, answer_type, unfit_reason
 from assistant.answerability import answers_question
@@ -48,10 +51,6 @@ from assistant.providers import ChatBackend
 from assistant.schemas import Answer, Claim, RetrievalInfo, RetrievedChunk
 
 Stage = Literal["retrieving", "writing", "checking"]
-# Tuned on RGB's tune half with bench/rgb_select.py (docs/benchmarks.md, "Answer path: evidence first").
-RELATION_FLOOR = 0.5  # share of the question's relation words an answering sentence holds
-MIN_SUPPORT = 2  # articles stating the candidate, when several were retrieved, unless the sentence fits tightly
-TIGHT_OVERLAP = 1.0  # share of the question's content words that makes one source's sentence enough
 
 
 class StageEvent(BaseModel):
@@ -93,8 +92,9 @@ class AnswerWriter:
     embeddings: Embeddings
     style: Style
     evidence_limit: int = 3
-    answer_pool: int = 8  # sentences searched for an answer candidate (the model sees evidence_limit of them)
-    pool_floor: float = 0.6  # ... each scoring at least this share of the best one
+    answer_pool: int = 60  # sentences the scorer weighs for the answer (all of five chunks, in practice)
+    pool_floor: float = 0.6  # the model sees evidence_limit of those scoring at least this share of the best one
+    scorer: ScorerModel | None = None  # None: the fitted one shipped with the package
     max_sentences: int = 2
     max_tokens: int = 96
     keep_unsupported: bool = False  # the "flag" grounding policy: failed sentences stay in, labelled
@@ -104,8 +104,8 @@ class AnswerWriter:
     ) -> Iterator[AskEvent]:
         """Stages, draft tokens, then the answer (``question`` as asked, ``query`` standalone)."""
         pool = select_evidence(query, chunks, embeddings=self.embeddings, limit=self.answer_pool,
-                               weights=Weights(relative_floor=self.pool_floor))
-        picked = pool[: self.evidence_limit]
+                               weights=Weights(relative_floor=0.0))
+        picked = [e for e in pool if e.score >= pool[0].score * self.pool_floor][: self.evidence_limit]
         if not picked:
             yield AnswerEvent(answer=abstention(question, info, model=self.chat.name,
                                                 note="no sentence of the sources bears on the question"))
@@ -127,17 +127,19 @@ class AnswerWriter:
         self, question: str, query: str, info: RetrievalInfo, pool: Sequence[EvidenceSentence],
         statement: Statement | None,
     ) -> Answer:
-        """The model's checked answer when it answers the question, else the best answering sentence verbatim."""
+        """The model's checked answer when it answers the question, else the best answering sentence verbatim;
+        whether the sources answer at all is the scorer's decision (``choose_answer``) for both, so a fluent draft
+        cannot answer where no sentence of the sources does."""
         failed: list[Claim] = []
+        choice = choose_answer(query, pool, scorer=self.scorer)
         if statement is not None and statement.text:
             kept = " ".join(c.text for c in statement.claims if c.label == "supported" and not c.removed)
-            if _fits(query, kept) and candidates(answer_type(query), query, kept):
+            if choice.sentence is not None and _fits(query, kept) and candidates(answer_type(query), query, kept):
                 return self._answer(question, info, statement)
             # A draft that fails gives way to the best evidence sentence that fits, not to the one it cited.
             failed = [c.model_copy(update={"removed": True}) for c in statement.claims]
         elif statement is not None:
             failed = statement.claims
-        choice = choose_answer(query, pool)
         if choice.sentence is None:
             return abstention(question, info, model=self.chat.name, claims=failed, note=choice.reason)
         chosen = verbatim([choice.sentence])
@@ -150,71 +152,105 @@ class AnswerWriter:
 
 @dataclass(frozen=True)
 class Choice:
-    """The sentence that answers, or why none does."""
+    """The sentence that answers, or why none does, with the scorer's probability for the best sentence."""
 
     sentence: EvidenceSentence | None
     reason: str = ""
+    probability: float = 0.0
 
 
-def choose_answer(question: str, pool: Sequence[EvidenceSentence]) -> Choice:
-    """The evidence sentence holding the best-supported answer candidate; none (with the reason) when none does.
+def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: ScorerModel | None = None) -> Choice:
+    """The evidence sentence most likely to hold the answer by the learned scorer, or none (with the reason) when
+    even the best is under the scorer's threshold.
 
-    A sentence qualifies when it holds the question's relation, does not contradict its year, number or ordinal,
-    gives the kind of answer asked for, and holds a candidate (a span of that kind the question does not already
-    name) near the relation asked. Support is the number of retrieved articles stating the candidate. With
-    several articles retrieved, a candidate one source states qualifies only when its sentence fits tightly: one
-    source stating a fact is normal in news, but a loose fit stated once is how on-topic snippets about another
-    year or edition pass for answers. With one article, support cannot help and does not count. The best
-    supported candidate wins, then the sentence's own score.
+    Three rules stay absolute, because no weighing can make them right: a sentence that asks a question answers
+    nothing; a typed question ("who", "when", "how many", "where") needs a candidate of its kind that it does not
+    already name; and that fact must sit where the question's form asks for it (a number beside the counted thing,
+    a name beside "the name of X", a date for "when", a place for "where": ``answers_question``). Everything else
+    (the relation asked, the question's year, how many sources state the candidate, similarity) is a feature of
+    ``answer_scorer``, weighed as fitted rather than as a verdict.
+
+    The threshold was chosen on pools of several on-topic search snippets. With a single article bearing on the
+    question (``bearing_articles``: other stories retrieved beside it do not count; support cannot count either)
+    the scorer only ranks, and the rules decide whether the best sentence answers: it must hold the relation asked,
+    agree with the question's year and number, and hold a candidate near the relation's cue. With several, a best
+    sentence under the threshold may still answer when it holds every word the question asks and passes the rules,
+    provided no other bearing article offers an answer (``ScorerModel.tight_overlap``).
     """
+    if not pool:
+        return Choice(None, "no sentence of the sources bears on the question")
+    model = scorer or load_scorer()
     kind = answer_type(question)
-    articles = len({e.chunk.article_id for e in pool})
-    reasons: list[str] = []
-    best: tuple[float, float, EvidenceSentence] | None = None
-    for sentence in pool:
-        why = _unfit(question, sentence)
-        found = [] if why else [c for c in candidates(kind, question, sentence.text)
-                                if kind in ("reason", "other") or anchored(question, sentence.text, c)]
-        if not found:
-            reasons.append(why or f"no {KIND_NAMES[kind]} in the sources that the question does not already name")
-            continue
-        support = max(_support(c, pool, dated=kind == "date") for c in found)
-        tight = keyword_overlap(question, sentence.text) >= TIGHT_OVERLAP
-        if support < min(MIN_SUPPORT, articles) and not tight:
-            reasons.append("only one source says it, and loosely: " + found[0])
-            continue
-        rank = (min(support, MIN_SUPPORT), sentence.score)
-        if best is None or rank > best[:2]:
-            best = (*rank, sentence)
-    if best is None:
-        return Choice(None, reasons[0] if reasons else "no sentence of the sources bears on the question")
-    return Choice(best[2])
+    eligible = [i for i, sentence in enumerate(pool) if _eligible(question, sentence.text)]
+    if not eligible:
+        return Choice(None, f"no {KIND_NAMES[kind]} in the sources that the question does not already name")
+    probabilities = model.probabilities(feature_matrix(question, pool))
+    if len(bearing_articles(pool)) == 1:
+        return _one_article(question, pool, eligible, probabilities)
+    chances = voted(question, pool, probabilities, eligible) if model.vote else {
+        i: float(probabilities[i]) for i in eligible}
+    best = max(eligible, key=lambda i: (chances[i], float(probabilities[i]), pool[i].score))
+    chance = round(chances[best], 4)
+    if chance >= model.threshold:
+        return Choice(pool[best], probability=chance)
+    alone = len({pool[i].chunk.article_id for i in eligible} & bearing_articles(pool)) <= 1
+    tight = _tight(question, pool, eligible, probabilities, model.tight_overlap) if alone else None
+    if tight is not None:
+        return Choice(pool[tight], probability=round(float(probabilities[tight]), 4))
+    return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(question, pool, best)}; "
+                        f"score {chance:.2f} < {model.threshold:.2f})", chance)
 
 
-def _unfit(question: str, sentence: EvidenceSentence) -> str:
-    """Why ``sentence`` cannot answer ``question``; empty when it may.
-
-    The sentence must hold the question's relation ("won", "director"); the names it is about may sit elsewhere in
-    its passage (search snippets and headlines name the subject once), but the passage must speak of them.
-    """
-    passage = sentence.chunk.text
-    if relation_coverage(question, sentence.text) < RELATION_FLOOR:
-        return "the sources do not say this of what the question asks about"
-    return (constraint_conflict(question, sentence.text, passage)
-            or answers_question(question, sentence.text, min_coverage=0.0).reason
-            or answers_question(question, passage).reason
-            or unfit_reason(question, sentence.text, numbers=False))
+def _tight(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int], probabilities: np.ndarray,
+           overlap: float | None) -> int | None:
+    """The best-scored sentence that says all the question asks (``overlap`` of its content words) and passes the
+    rules: one source stating a fact plainly is normal in news. The caller asks only where no other article bearing
+    on the question offers an answer (a related story that does not say is no rival)."""
+    if overlap is None:
+        return None
+    tight = [i for i in eligible if keyword_overlap(question, pool[i].text) >= overlap
+             and not _rule_problem(question, pool[i])]
+    return max(tight, key=lambda i: float(probabilities[i]), default=None)
 
 
-def _support(candidate: str, pool: Sequence[EvidenceSentence], *, dated: bool = False) -> int:
-    """How many retrieved articles state ``candidate`` (in any of their evidence chunks); dates match in any
-    spelling ("Oct. 27, 2017", "27 October 2017")."""
-    key = date_key(candidate) if dated else None
-    chunks = {e.chunk.chunk_id: e.chunk for e in pool}.values()
-    if key is not None:
-        return len({c.article_id for c in chunks if any(same_date(key, k) for k in dates_in(c.text))})
-    low = " ".join(candidate.lower().split())
-    return len({c.article_id for c in chunks if low in " ".join(c.text.lower().split())})
+def _one_article(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int],
+                 probabilities: np.ndarray) -> Choice:
+    """The best-scored sentence among those the rules let answer; none, with the first rule broken, otherwise."""
+    reasons = {i: _rule_problem(question, pool[i]) for i in eligible}
+    passing = [i for i in eligible if not reasons[i]]
+    if not passing:
+        return Choice(None, reasons[eligible[0]])
+    best = max(passing, key=lambda i: (float(probabilities[i]), pool[i].score))
+    return Choice(pool[best], probability=round(float(probabilities[best]), 4))
+
+
+def _rule_problem(question: str, sentence: EvidenceSentence) -> str:
+    """Why the rules say ``sentence`` does not answer ``question``; empty when it may."""
+    problem = fit_problem(question, sentence) or constraint_conflict(question, sentence.text, sentence.chunk.text)
+    if problem or answer_type(question) in ("reason", "other"):
+        return problem
+    if not any(anchored(question, sentence.text, c) for c in answer_spans(question, sentence.text)):
+        return f"no {KIND_NAMES[answer_type(question)]} beside what the question asks in the sources"
+    return ""
+
+
+def _weakness(question: str, pool: Sequence[EvidenceSentence], best: int) -> str:
+    """What the best sentence lacks, in words: the rule it breaks, or that no other source states its answer."""
+    problem = fit_problem(question, pool[best])
+    if problem:
+        return problem
+    spans = answer_spans(question, pool[best].text)
+    several = len(bearing_articles(pool)) > 1
+    if several and spans and support_of(spans[0], pool, dated=answer_type(question) == "date") < 2:
+        return f"only one source says it, and loosely: {spans[0]}"
+    return "it fits the question loosely"
+
+
+def _eligible(question: str, sentence: str) -> bool:
+    """Not a question itself, holding a candidate of the kind asked (any sentence, for untyped questions), where
+    the question's form asks for it."""
+    return (not sentence.rstrip().endswith("?") and bool(answer_spans(question, sentence))
+            and answers_question(question, sentence, min_coverage=0.0).ok)
 
 
 def _fits(question: str, text: str) -> bool:

@@ -55,6 +55,7 @@ class EvidenceSentence(BaseModel):
     start: int = Field(ge=0, description="Offset of the sentence in the chunk text.")
     end: int = Field(ge=0)
     score: float = Field(default=0.0, description="How much the sentence bears on the question (higher is better).")
+    cosine: float = Field(default=0.0, description="MiniLM cosine of the sentence and the question.")
 
     @property
     def text(self) -> str:
@@ -132,7 +133,8 @@ def select_evidence(
     cosines = _cosines(question, [c.text for c in candidates], embeddings)
     kind = answer_type(question)
     scored = [
-        c.model_copy(update={"score": round(_score(question, c.text, float(cos), kind, weights), 4)})
+        c.model_copy(update={"score": round(_score(question, c.text, float(cos), kind, weights), 4),
+                             "cosine": round(float(cos), 4)})
         for c, cos in zip(candidates, cosines, strict=True)
     ]
     scored.sort(key=lambda c: -c.score)

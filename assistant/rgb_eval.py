@@ -31,6 +31,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.answer_candidates import date_key, dates_in
+from assistant.answer_scorer import states
 from assistant.errors import InputError
 from assistant.grounding import GroundingChecker
 from assistant.judge import Grounder, LLMJudge
@@ -71,9 +73,24 @@ class RgbRecord(BaseModel):
         return [[p] if isinstance(p, str) else list(p) for p in self.answer]
 
     def found_in(self, text: str) -> bool:
-        """True when every part of the answer appears in ``text`` (case-insensitive)."""
+        """True when every part of the answer appears in ``text`` (case-insensitive): RGB's own scoring."""
         low = text.lower()
         return all(any(s.lower() in low for s in part) for part in self.parts())
+
+    def found_loosely(self, text: str) -> bool:
+        """``found_in``, or every part stated in another spelling: a date naming the same day ("Sunday August
+        22nd" for "August 22, 2021"), a name by half its words in any order ("Liu Yifei" for "Yifei Liu"). A
+        second figure beside RGB's, never in its place."""
+        return self.found_in(text) or all(any(_stated(s, text) for s in part) for part in self.parts())
+
+
+def _stated(spelling: str, text: str) -> bool:
+    """``text`` gives the answer ``spelling`` in another form; a date only with its day (and no other year)."""
+    key = date_key(spelling)
+    if key is None:
+        return states(spelling, text)
+    return any(k[1] == key[1] and k[2] is not None and k[2] == key[2] and k[0] in (None, key[0])
+               for k in dates_in(text))
 
 
 class RgbRow(BaseModel):
@@ -89,6 +106,10 @@ class RgbRow(BaseModel):
     negative_abstained: bool
     wrong_with_citation: bool
     seconds: float
+    correct_any_spelling: bool = Field(
+        default=False, description="As ``correct``, the answer in another spelling counting too (second figure).")
+    wrong_any_spelling: bool = Field(
+        default=False, description="As ``wrong_with_citation``, an answer in another spelling not counting as wrong.")
 
 
 class RgbHalf(BaseModel):
@@ -103,6 +124,10 @@ class RgbHalf(BaseModel):
     wrong_with_citation_per_100: float | None = Field(description="Negative-only answers with a citation, per 100.")
     median_words: float | None = Field(description="Median words of the mixed runs' answers (abstentions left out).")
     seconds_per_question: float | None
+    accuracy_any_spelling: float | None = Field(
+        default=None, description="Second figure, not RGB's: accuracy with answers in another spelling counted.")
+    wrong_any_spelling_per_100: float | None = Field(
+        default=None, description="Second figure, not RGB's: wrong+cited with answers in another spelling not wrong.")
 
 
 class RgbReport(BaseModel):
@@ -174,6 +199,9 @@ def _row(
         wrong_with_citation=(not negative.abstained and bool(negative.citations)
                              and not record.found_in(negative.answer)),
         seconds=round(seconds, 3),
+        correct_any_spelling=not mixed.abstained and record.found_loosely(mixed.answer),
+        wrong_any_spelling=(not negative.abstained and bool(negative.citations)
+                            and not record.found_loosely(negative.answer)),
     )
 
 
@@ -215,6 +243,8 @@ def _half(rows: Sequence[RgbRow]) -> RgbHalf:
         wrong_with_citation_per_100=round(100 * sum(r.wrong_with_citation for r in rows) / n, 1) if n else None,
         median_words=statistics.median(r.mixed_words for r in answered) if answered else None,
         seconds_per_question=round(sum(r.seconds for r in rows) / n, 2) if n else None,
+        accuracy_any_spelling=_share(sum(r.correct_any_spelling for r in rows), n),
+        wrong_any_spelling_per_100=round(100 * sum(r.wrong_any_spelling for r in rows) / n, 1) if n else None,
     )
 
 
@@ -228,13 +258,16 @@ def render_rgb(report: RgbReport) -> str:
         f"RGB en_fact ({report.llm}: {report.model}, answer style {report.answer_style})",
         "",
         "| half | questions | accuracy (mixed) | answered (mixed) | negative rejection | wrong+cited /100 "
-        "| median words | s/question (mixed) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| median words | s/question (mixed) | accuracy, any spelling* | wrong+cited, any spelling* /100 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, h in report.halves.items():
         lines.append(f"| {name} | {h.questions} | {_fmt(h.accuracy)} | {_fmt(h.mixed_answer_rate)} | "
                      f"{_fmt(h.negative_rejection)} | {_fmt(h.wrong_with_citation_per_100)} | "
-                     f"{_fmt(h.median_words)} | {_fmt(h.seconds_per_question)} |")
+                     f"{_fmt(h.median_words)} | {_fmt(h.seconds_per_question)} | {_fmt(h.accuracy_any_spelling)} | "
+                     f"{_fmt(h.wrong_any_spelling_per_100)} |")
+    lines += ["", "*A second figure, not RGB's scoring: an answer giving RGB's answer in another spelling (a date "
+                  "naming the same day, a name by half its words) counts as right."]
     return "\n".join(lines)
 
 

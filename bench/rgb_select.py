@@ -5,6 +5,10 @@ Usage::
     python bench/rgb_select.py --build            # retrieve for every tune-half question once (a few minutes)
     python bench/rgb_select.py --json             # score selection + abstention on the cache (seconds)
     python bench/rgb_select.py --show-failures    # one line per miss, to read what went wrong (tune half only)
+    python bench/rgb_select.py --fold A --json    # the same figures on one fold of the tune half (A: id % 4 == 0)
+    python bench/rgb_select.py --fit --json       # fit the answer scorer on each fold, check it on the other
+                                                  # (--drop, --l2, --vote, --loose-labels, --tight: variants)
+    python bench/rgb_select.py --fit --write --drop conflict,unfit,closeness --tight 1.0   # ... and ship it
 
 Why: ``assistant eval --set rgb`` ingests every question's passages into a fresh store, twice, and that dominates
 its run time; the extractive answer path after retrieval needs no language model at all. So ``--build`` runs the
@@ -36,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from assistant.answer_scorer import FEATURES, SCORER_FILE, ScorerModel  # noqa: E402
 from assistant.answering import AnswerEvent, AnswerWriter  # noqa: E402
 from assistant.evidence import select_evidence  # noqa: E402
 from assistant.grounding import GroundingChecker  # noqa: E402
@@ -44,6 +49,7 @@ from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbRecord, load_rgb, passage_st
 from assistant.schemas import Answer, RetrievalInfo, RetrievedChunk  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bench.common import machine, report  # noqa: E402
+from bench.rgb_folds import DEFAULT_L2, FOLDS, cross_check, fit_on, fold_of, pool_items  # noqa: E402
 
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "assistant-rgb-select"
 RUNS = ("mixed", "negative")
@@ -120,12 +126,12 @@ def _retrieve(query: str, passages: Sequence[str], settings: Settings, embedding
 
 
 def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: ChatBackend,
-          *, show: bool = False) -> dict[str, object]:
+          *, show: bool = False, scorer: ScorerModel | None = None) -> dict[str, object]:
     """The extractive answer path on every cached item; the eval's figures and the evidence's hit rates."""
     writer = AnswerWriter(chat=chat, checker=GroundingChecker(embeddings=embeddings), embeddings=embeddings,
-                          style="extractive")
+                          style="extractive", scorer=scorer)
     tally = {"questions": 0, "correct": 0, "answered": 0, "rejected": 0, "wrong_cited": 0, "negatives": 0,
-             "top1": 0, "top3": 0}
+             "top1": 0, "top3": 0, "correct_loose": 0, "wrong_loose": 0}
     for item in items:
         record = RgbRecord(id=int(str(item["id"])), query=str(item["query"]), answer=item["answer"],  # type: ignore[arg-type]
                            fakeanswer="", positive=[], positive_wrong=[], negative=[])
@@ -135,6 +141,7 @@ def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: Chat
             tally["questions"] += 1
             right = not answer.abstained and record.found_in(answer.answer)
             tally["correct"] += right
+            tally["correct_loose"] += not answer.abstained and record.found_loosely(answer.answer)
             tally["answered"] += not answer.abstained
             picked = select_evidence(record.query, chunks, embeddings=embeddings, limit=3,
                                      weights=None) if chunks else []
@@ -147,6 +154,7 @@ def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: Chat
             tally["rejected"] += answer.abstained
             wrong = not answer.abstained and bool(answer.citations) and not record.found_in(answer.answer)
             tally["wrong_cited"] += wrong
+            tally["wrong_loose"] += wrong and not record.found_loosely(answer.answer)
             if show and wrong:
                 print(f"WRONG {record.id:3d} {record.query!r} got={_short(answer)}")
     n, m = max(tally["questions"], 1), max(tally["negatives"], 1)
@@ -155,7 +163,36 @@ def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: Chat
             "negative_rejection": round(tally["rejected"] / m, 3),
             "wrong_with_citation_per_100": round(100 * tally["wrong_cited"] / m, 1),
             "evidence_top1_holds_answer": round(tally["top1"] / n, 3),
-            "evidence_top3_holds_answer": round(tally["top3"] / n, 3)}
+            "evidence_top3_holds_answer": round(tally["top3"] / n, 3),
+            "second_figure_any_spelling": {"accuracy": round(tally["correct_loose"] / n, 3),
+                                           "wrong_with_citation_per_100": round(100 * tally["wrong_loose"] / m, 1)}}
+
+
+def fit(items: Sequence[dict[str, object]], embeddings: Embeddings, *, drop: str, l2: float, vote: bool,
+        loose: bool, tight: float | None, write: bool) -> dict[str, object]:
+    """Cross-fold figures of the scorer without the ``drop`` features; with ``write``, the scorer fitted on the
+    whole tune half (threshold from the folds) written into the package."""
+    unknown = sorted(set(filter(None, drop.split(","))) - set(FEATURES))
+    if unknown:
+        raise SystemExit(f"error: unknown features {unknown}; known: {', '.join(FEATURES)}")
+    features = [f for f in FEATURES if f not in drop.split(",")]
+    pools = pool_items(items, embeddings, loose=loose)
+    checked = cross_check(pools, features=features, l2=l2, vote=vote, tight_overlap=tight)
+    threshold = float(str(checked["threshold"]))
+    note = (f"RGB en_fact tune half (even ids, {len({p.id for p in pools})} questions, mixed and negative-only runs, "
+            f"{sum(len(p.labels) for p in pools)} sentences, labelled by "
+            f"{'RGB matching or another spelling' if loose else 'RGB matching'}), L2 {l2}; threshold {threshold} "
+            "chosen on the out-of-fold results of folds A (id % 4 == 0) and B (id % 4 == 2); "
+            f"bench/rgb_select.py --fit --write{' --drop ' + drop if drop else ''}"
+            f"{f' --tight {tight}' if tight is not None else ''}")
+    model = fit_on(pools, features=features, l2=l2, threshold=threshold, vote=vote, tight_overlap=tight,
+                   fitted_on=note)
+    if write:
+        partial = SCORER_FILE.with_name(SCORER_FILE.name + ".part")
+        partial.write_text(model.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        partial.replace(SCORER_FILE)
+    return {**checked, "features": features, "l2": l2, "vote": vote, "loose_labels": loose, "tight": tight,
+            "coef": dict(zip(model.features, model.coef, strict=True)), "written": write}
 
 
 def _answer(writer: AnswerWriter, query: str, chunks: list[RetrievedChunk], info: RetrievalInfo) -> Answer:
@@ -181,9 +218,25 @@ def main() -> int:
     parser.add_argument("--top-k", type=int, help="chunks retrieved per question (default: the local model's)")
     parser.add_argument("--show-failures", action="store_true", help="print each miss (refused for --half report)")
     parser.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    parser.add_argument("--fold", choices=FOLDS, help="score one fold of the tune half only (A: id %% 4 == 0, B: 2)")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit the answer scorer on each fold and measure it on the other (tune half only)")
+    parser.add_argument("--write", action="store_true",
+                        help=f"with --fit: fit on the whole tune half and write {SCORER_FILE.name}")
+    parser.add_argument("--drop", default="", help="with --fit: features to leave out, comma-separated")
+    parser.add_argument("--vote", action="store_true",
+                        help="with --fit: a candidate's chance adds up across the articles stating it (noisy-or)")
+    parser.add_argument("--loose-labels", action="store_true",
+                        help="with --fit: a sentence giving the answer in another spelling counts as holding it")
+    parser.add_argument("--tight", type=float, metavar="SHARE",
+                        help="with --fit: a sentence holding this share of the question's words and passing the "
+                             "rules answers under the threshold too")
+    parser.add_argument("--l2", type=float, default=DEFAULT_L2, help=f"with --fit: L2 penalty (default {DEFAULT_L2})")
     args = parser.parse_args()
-    if args.show_failures and args.half == "report":
-        parser.error("--show-failures is for the tune half only")
+    if args.half == "report" and (args.show_failures or args.fit or args.fold):
+        parser.error("--show-failures, --fit and --fold are for the tune half only")
+    if args.write and not args.fit:
+        parser.error("--write needs --fit")
     cache = args.cache / (args.half if args.top_k is None else f"{args.half}-k{args.top_k}")
     started = time.perf_counter()
     if args.build:
@@ -198,9 +251,15 @@ def main() -> int:
     embeddings = CachedEmbeddings(embedding_backend(Settings(embeddings="local")).embeddings,
                                   cache / "vectors.npz")
     chat = chat_backend(Settings(llm="fake", embeddings="local"))
-    figures = score(items, embeddings, chat, show=args.show_failures)
+    if args.fold:
+        items = [i for i in items if fold_of(int(str(i["id"]))) == args.fold]
+    if args.fit:
+        figures = fit(items, embeddings, drop=args.drop, l2=args.l2, vote=args.vote, loose=args.loose_labels,
+                      tight=args.tight, write=args.write)
+    else:
+        figures = score(items, embeddings, chat, show=args.show_failures)
     embeddings.save()
-    figures.update({"half": args.half, "build_seconds": round(built - started, 1),
+    figures.update({"half": args.half, "fold": args.fold or "both", "build_seconds": round(built - started, 1),
                     "score_seconds": round(time.perf_counter() - built, 1), "machine": machine()})
     report(figures, as_json=args.json)
     return 0

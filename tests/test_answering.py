@@ -74,3 +74,30 @@ def test_an_abstention_ends_the_stream_with_its_reason(seeded_bot: Assistant) ->
     events = list(seeded_bot.ask_stream("What is the best recipe for banana bread?"))
     final = events[-1]
     assert isinstance(final, AnswerEvent) and final.answer.abstained and final.answer.note
+
+
+def test_a_supported_draft_answers_only_where_the_scorer_finds_an_answer_in_the_sources() -> None:
+    from assistant.answer_scorer import load_scorer
+    from assistant.answering import AnswerWriter
+    from assistant.fakes import HashingEmbeddings
+    from assistant.grounding import GroundingChecker
+    from assistant.schemas import RetrievalInfo, RetrievedChunk
+
+    chunks = [RetrievedChunk(chunk_id=f"a{i}:0", article_id=f"a{i}", title="Race", text=t) for i, t in enumerate([
+        "Ana Lima won the 2019 city marathon in record time.", "Tickets for the 2019 city marathon are on sale."])]
+    embeddings = HashingEmbeddings()
+
+    def answer(threshold: float) -> AnswerEvent:
+        model = GenericFakeChatModel(messages=iter([AIMessage(content="Ana Lima won the 2019 city marathon [1].")]))
+        writer = AnswerWriter(chat=ChatBackend(model, "scripted", 8192, tokens.count_tokens),
+                              checker=GroundingChecker(embeddings=embeddings), embeddings=embeddings,
+                              style="abstractive", scorer=load_scorer().model_copy(update={"threshold": threshold}))
+        question = "Who won the 2019 city marathon?"
+        final = list(writer.events(question, question, chunks, RetrievalInfo(query=question)))[-1]
+        assert isinstance(final, AnswerEvent)
+        return final
+
+    drafted = answer(0.0).answer
+    assert not drafted.abstained and drafted.answer == "Ana Lima won the 2019 city marathon [1]."
+    refused = answer(1.0).answer
+    assert refused.abstained and "clearly answers" in refused.note
