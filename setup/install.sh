@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 build_pid=""
 build_dir=""
 build_log=""
+build_started=0
 
 have_wheel() { compgen -G "$WHEELHOUSE/llama_cpp_python-$LLAMA_VERSION-*.whl" >/dev/null; }
 
@@ -39,6 +40,7 @@ start_build() {
   CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" setsid "$PY" -m pip wheel --no-deps \
     --no-cache-dir -w "$build_dir" "llama-cpp-python==$LLAMA_VERSION" >"$build_log" 2>&1 &
   build_pid=$!
+  build_started=$SECONDS
 }
 
 finish_build() {
@@ -47,7 +49,7 @@ finish_build() {
   while kill -0 "$build_pid" 2>/dev/null; do
     # ninja's "[done/total]" counter from the log, as a progress line
     step=$(grep -o '^ *\[[0-9]*/[0-9]*\]' "$build_log" | tail -n 1 | tr -d ' ' || true)
-    if [ -t 1 ]; then printf '\r    compiling %s, %d s' "$step" $((SECONDS - started)); fi
+    if [ -t 1 ]; then printf '\r    compiling %s, %d s' "$step" $((SECONDS - build_started)); fi
     sleep 2
   done
   if [ -t 1 ]; then echo; fi
@@ -61,7 +63,7 @@ finish_build() {
   fi
   mv "$build_dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl "$WHEELHOUSE"/
   rm -f "$build_log"
-  echo ">>> llama.cpp compiled (waited $((SECONDS - started)) s for it after the other packages)"
+  echo ">>> llama.cpp compiled in $((SECONDS - build_started)) s (the last $((SECONDS - started)) s after the other packages)"
 }
 
 if ! have_wheel; then start_build; fi
@@ -75,6 +77,7 @@ if [ -n "$HELD" ]; then
   for held in $HELD; do hold+=(--hold "${held%%[=<>]*}"); expand+=(--expand "${held%%[=<>]*}"); done
 fi
 "$PY" -m pip install --progress-bar on -r <("$PY" setup/requirements.py "${hold[@]}" "${expand[@]}")
+echo ">>> The other packages took $SECONDS s"
 
 if [ -n "$build_pid" ]; then finish_build; fi
 
