@@ -29,7 +29,12 @@ stop_build() {
   if [ -n "$build_dir" ]; then rm -rf "$build_dir"; fi
 }
 trap stop_build EXIT
-trap 'echo ">>> Interrupted: nothing was added to $WHEELHOUSE" >&2; exit 130' INT TERM
+interrupted() {
+  echo ">>> Interrupted: nothing was added to $WHEELHOUSE" >&2
+  if [ -n "$build_log" ]; then rm -f "$build_log"; fi
+  exit 130
+}
+trap interrupted INT TERM
 
 start_build() {
   mkdir -p "$WHEELHOUSE"

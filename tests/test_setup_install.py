@@ -119,6 +119,7 @@ def test_ctrl_c_during_the_compile_stops_it_and_leaves_the_wheelhouse_clean(tmp_
     assert run.returncode == 130
     assert "Interrupted: nothing was added" in err
     assert list((tmp_path / "wheels").iterdir()) == [], "no half-written wheel, no temporary folder"
+    assert not list(tmp_path.glob("llama-cpp-build-*.log")), "nor the log of a compile nobody will finish"
     deadline = time.monotonic() + 10
     while _alive(build_pid):
         assert time.monotonic() < deadline, "the background compile was left running"
