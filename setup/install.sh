@@ -21,20 +21,17 @@ build_started=0
 have_wheel() { compgen -G "$WHEELHOUSE/llama_cpp_python-$LLAMA_VERSION-*.whl" >/dev/null; }
 
 stop_build() {
-  # Runs on every exit: ends a compile still running (its own process group) and removes its temporary folder.
+  # Runs on every exit: ends a compile still running (its own process group; its log goes with it) and removes
+  # its temporary folder. The log of a compile that failed is kept: the error message names it.
   if [ -n "$build_pid" ] && kill -0 "$build_pid" 2>/dev/null; then
     kill -TERM -- "-$build_pid" 2>/dev/null || true
     wait "$build_pid" 2>/dev/null || true
+    rm -f "$build_log"
   fi
   if [ -n "$build_dir" ]; then rm -rf "$build_dir"; fi
 }
 trap stop_build EXIT
-interrupted() {
-  echo ">>> Interrupted: nothing was added to $WHEELHOUSE" >&2
-  if [ -n "$build_log" ]; then rm -f "$build_log"; fi
-  exit 130
-}
-trap interrupted INT TERM
+trap 'echo ">>> Interrupted: nothing was added to $WHEELHOUSE" >&2; exit 130' INT TERM
 
 start_build() {
   mkdir -p "$WHEELHOUSE"

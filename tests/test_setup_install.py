@@ -39,6 +39,10 @@ if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
   fi
   prev=""
   for arg in "$@"; do [ "$prev" = "-r" ] && cat "$arg" > "$FAKE_CALLS.requirements"; prev="$arg"; done
+  if [ "$FAKE_INSTALL" = "fail" ]; then
+    while [ ! -s "$FAKE_CALLS.build-pid" ]; do sleep 0.1; done
+    echo "ERROR: no network"; exit 2
+  fi
   exit 0
 fi
 exec {sys.executable} "$@"
@@ -55,7 +59,7 @@ def fake_py(tmp_path: Path) -> Path:
 
 def environment(tmp_path: Path, fake_py: Path, build: str) -> dict[str, str]:
     return {**os.environ, "PY": str(fake_py), "WHEELHOUSE": str(tmp_path / "wheels"), "LLAMA_VERSION": VERSION,
-            "JOBS": "2", "HELD": "", "FAKE_BUILD": build, "FAKE_CALLS": str(tmp_path / "calls"),
+            "JOBS": "2", "HELD": "", "FAKE_BUILD": build, "FAKE_INSTALL": "", "FAKE_CALLS": str(tmp_path / "calls"),
             "TMPDIR": str(tmp_path)}
 
 
@@ -124,6 +128,16 @@ def test_ctrl_c_during_the_compile_stops_it_and_leaves_the_wheelhouse_clean(tmp_
     while _alive(build_pid):
         assert time.monotonic() < deadline, "the background compile was left running"
         time.sleep(0.1)
+
+
+def test_a_failed_install_of_the_other_packages_stops_the_compile(tmp_path: Path, fake_py: Path) -> None:
+    env = {**environment(tmp_path, fake_py, "hang"), "FAKE_INSTALL": "fail"}
+    done = subprocess.run(["bash", str(INSTALL)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "ERROR: no network" in done.stdout
+    assert list((tmp_path / "wheels").iterdir()) == []
+    assert not list(tmp_path.glob("llama-cpp-build-*.log"))
+    assert not _alive(int((tmp_path / "calls.build-pid").read_text(encoding="utf-8")))
 
 
 def _alive(pid: int) -> bool:
