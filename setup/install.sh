@@ -24,7 +24,7 @@ stop_build() {
   # Runs on every exit: ends a compile still running (its own process group; its log goes with it) and removes
   # its temporary folder. The log of a compile that failed is kept: the error message names it.
   if [ -n "$build_pid" ] && kill -0 "$build_pid" 2>/dev/null; then
-    kill -TERM -- "-$build_pid" 2>/dev/null || true
+    kill -TERM -- "-$build_pid" 2>/dev/null || kill -TERM "$build_pid" 2>/dev/null || true
     wait "$build_pid" 2>/dev/null || true
     rm -f "$build_log"
   fi
@@ -39,7 +39,9 @@ start_build() {
   build_log=$(mktemp "${TMPDIR:-/tmp}/llama-cpp-build-XXXXXX.log")
   echo ">>> Compiling llama.cpp $LLAMA_VERSION once, in the background (about 2 minutes on 2 idle cores)"
   echo "    into $WHEELHOUSE; its log: $build_log"
-  CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" setsid "$PY" -m pip wheel --no-deps \
+  local group=()  # its own process group, so that stopping it reaches the compiler processes too
+  if command -v setsid >/dev/null; then group=(setsid); fi
+  CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="$JOBS" "${group[@]}" "$PY" -m pip wheel --no-deps \
     --no-cache-dir -w "$build_dir" "llama-cpp-python==$LLAMA_VERSION" >"$build_log" 2>&1 &
   build_pid=$!
   build_started=$SECONDS

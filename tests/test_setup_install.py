@@ -38,7 +38,11 @@ if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
     exit 0
   fi
   prev=""
-  for arg in "$@"; do [ "$prev" = "-r" ] && cat "$arg" > "$FAKE_CALLS.requirements"; prev="$arg"; done
+  for arg in "$@"; do
+    [ "$prev" = "-r" ] && cat "$arg" > "$FAKE_CALLS.requirements"
+    [ "$prev" = "--find-links" ] && ls "$arg" > "$FAKE_CALLS.wheelhouse-seen"
+    prev="$arg"
+  done
   if [ "$FAKE_INSTALL" = "fail" ]; then
     while [ ! -s "$FAKE_CALLS.build-pid" ]; do sleep 0.1; done
     echo "ERROR: no network"; exit 2
@@ -74,14 +78,16 @@ def test_the_compile_overlaps_the_other_installs_and_its_wheel_lands_whole(tmp_p
     wheelhouse = tmp_path / "wheels"
     assert [p.name for p in wheelhouse.iterdir()] == [WHEEL]
     assert (wheelhouse / WHEEL).read_text(encoding="utf-8") == "complete\n"
-    steps = [line.split()[0] for line in calls(tmp_path)]
-    assert steps == ["wheel", "install", "install"]
-    other, project = calls(tmp_path)[1:]
+    first, second, project = calls(tmp_path)  # the compile and the other packages start in either order
+    other = first if first.startswith("install") else second
+    assert sorted(line.split()[0] for line in (first, second)) == ["install", "wheel"]
     assert other.startswith("install --progress-bar on -r ")
     early = (tmp_path / "calls.requirements").read_text(encoding="utf-8").splitlines()
     assert any(line.startswith("torch==") for line in early)
     assert not any(line.startswith("llama-cpp-python") for line in early)
     assert "--find-links " + str(wheelhouse) in project and project.endswith("-e .[dev]")
+    seen = (tmp_path / "calls.wheelhouse-seen").read_text(encoding="utf-8").split()
+    assert seen == [WHEEL], "the project is installed once the wheel is in place"
     assert not list(tmp_path.glob("llama-cpp-build-*.log")), "the log of a good build is removed"
 
 
@@ -104,7 +110,7 @@ def test_a_failed_compile_fails_the_install_with_its_log_and_adds_nothing(tmp_pa
     assert last.startswith(f"error: compiling llama.cpp {VERSION} failed (exit 3)")
     assert "make install again" in last
     assert list((tmp_path / "wheels").iterdir()) == []
-    assert [line.split()[0] for line in calls(tmp_path)] == ["wheel", "install"], "the project is not installed"
+    assert sorted(line.split()[0] for line in calls(tmp_path)) == ["install", "wheel"], "the project is not installed"
     assert len(list(tmp_path.glob("llama-cpp-build-*.log"))) == 1, "the log named in the error is kept"
 
 
