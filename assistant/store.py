@@ -526,15 +526,18 @@ class ArticleStore:
         self, query_embedding: list[float], chunk_ids: Sequence[str], *, k: int, limits: Mapping[str, Any]
     ) -> list[tuple[RetrievedChunk, float]]:
         """Exact cosine ranking of these chunks' stored vectors: kept beside the keyword index when in step with a
-        server (``_local_vectors``), else read by id from Chroma, a page at a time."""
-        local = self._local_vectors(chunk_ids)
-        ids, matrix = (local[0], local[1].astype(np.float64)) if local is not None else self._read_vectors(chunk_ids)
+        server (``local_vectors_lookup``), else read by id from Chroma, a page at a time."""
+        local = self.local_vectors_lookup(chunk_ids)
+        ids, matrix = (local[0], local[1].astype(np.float64)) if local is not None else self.read_vectors(chunk_ids)
         if not ids:
             return []
         query = np.asarray(query_embedding, dtype=np.float64)
         norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
         cosines = np.divide(matrix @ query, norms, out=np.zeros(len(ids)), where=norms > 0)
-        order = sorted(range(len(ids)), key=lambda i: (-cosines[i], ids[i]))
+        # Ties are broken by id below float32's precision (cosines equal to 1e-6), so that a vector read from the
+        # server's JSON or kept here (the two differ in the last bit) can never reorder equal scores.
+        rounded = np.round(cosines, 6)
+        order = sorted(range(len(ids)), key=lambda i: (-rounded[i], ids[i]))
         found = {c.chunk_id: c for c in self.get_chunks([ids[i] for i in order[: k * 2]])}
         hits = []
         for i in order[: k * 2]:
@@ -544,8 +547,9 @@ class ArticleStore:
                 hits.append((chunk.model_copy(update={"similarity": similarity}), similarity))
         return hits[:k]
 
-    def _read_vectors(self, chunk_ids: Sequence[str]) -> tuple[list[str], Any]:
-        """These chunks' vectors from Chroma (ids it does not know are left out), as a float64 matrix."""
+    def read_vectors(self, chunk_ids: Sequence[str]) -> tuple[list[str], Any]:
+        """These chunks' vectors read from Chroma (ids it does not know are left out), as a float64 matrix (None
+        when none is found): what the ``direct`` path reads when no local vectors are in step."""
         ids: list[str] = []
         rows: list[Any] = []
         for start in range(0, len(chunk_ids), _PAGE):
@@ -553,10 +557,10 @@ class ArticleStore:
                 got = self._coll().get(ids=list(chunk_ids[start : start + _PAGE]), include=["embeddings"])
             if got["embeddings"] is not None and len(got["ids"]):
                 ids.extend(got["ids"])
-                rows.append(np.asarray(got["embeddings"], dtype=np.float64))
+                rows.append(np.asarray(got["embeddings"], dtype=np.float32).astype(np.float64))  # as Chroma holds
         return ids, (np.vstack(rows) if rows else None)
 
-    def _local_vectors(self, chunk_ids: Sequence[str]) -> tuple[list[str], Any] | None:
+    def local_vectors_lookup(self, chunk_ids: Sequence[str]) -> tuple[list[str], Any] | None:
         """The vectors kept beside the keyword index, only while in step with it and the server; else None.
 
         Not in step: no folder (the vectors live only beside an on-disk index of a server's client), a check or
@@ -765,6 +769,12 @@ class ArticleStore:
     ) -> int:
         """How many chunks the source and date limits leave, from the keyword index's fields (milliseconds)."""
         return self._kw().count_matching(sources=sources, since=since, until=until)
+
+    def keyword_matching_ids(
+        self, *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+    ) -> list[str]:
+        """Ids of the chunks the limits leave, from the keyword index (for a small set: the ``direct`` path's)."""
+        return self._kw().matching_ids(sources=sources, since=since, until=until)
 
     def keyword_chunk_ids(self) -> set[str]:
         """Every chunk id in the keyword index (reads it whole; for checks, not for queries)."""
