@@ -486,7 +486,8 @@ class ArticleStore:
             return []
         total = max(index.count(), left)
         if path == "auto":
-            path = pick_filter_path(left, total, k, server=self._on_server)
+            # Vectors kept here cost no more to read than an embedded store's: its figure then sets the switch.
+            path = pick_filter_path(left, total, k, server=self._on_server and not self.local_vectors_in_step())
         limits = {"sources": sources, "since": since, "until": until}
         if path == "direct":
             ids = index.matching_ids(sources=sources, since=since, until=until)
