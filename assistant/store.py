@@ -57,6 +57,7 @@ from assistant.keyword import KeywordIndex, KeywordRow
 from assistant.retry import with_retries
 from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedChunk
 from assistant.settings import Settings
+from assistant.vectors import VectorCache, VectorRows
 
 _T = TypeVar("_T")
 _log = logging.getLogger(__name__)
@@ -208,6 +209,12 @@ class ArticleStore:
         self._refresher: threading.Thread | None = None
         self._refresh_seconds = 0.0
         self._next_check = 0.0
+        # With a server and a folder: the chunk vectors beside the keyword index, in step with it (``vectors.py``).
+        self._cache: VectorCache | None = None
+        self._moved = False  # a check or a write saw the server move past the marker this process is in step with
+        self.local_vectors = True
+        """Score the ``direct`` filtered path from the vectors kept beside the keyword index when they are in step
+        with the server (False reads them from Chroma, as benchmarks do to compare)."""
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -276,6 +283,7 @@ class ArticleStore:
         if keyword_lock is not None and keyword_path is not None:
             store._kw_lock = keyword_lock
             store._server_state = keyword_path / _SERVER_STATE
+            store._cache = VectorCache.load(keyword_path / "vectors", dim=dimension)
         try:
             store._collection = store._open_collection(name)
             store._keyword = KeywordIndex.open(keyword_path)
@@ -334,6 +342,8 @@ class ArticleStore:
         self.wait_for_refresh()  # a refill in the background finishes before its index closes
         with contextlib.suppress(StoreError):  # an unsaved signature file is rebuilt on the next open
             self.save_copies()
+        with contextlib.suppress(StoreError):  # unsaved vectors are refilled from the server on the next open
+            self._save_vectors()
         self._collection = None
         if self._keyword is not None:
             self._keyword.close()
@@ -476,7 +486,8 @@ class ArticleStore:
             return []
         total = max(index.count(), left)
         if path == "auto":
-            path = pick_filter_path(left, total, k, server=self._on_server)
+            # Vectors kept here cost no more to read than an embedded store's: its figure then sets the switch.
+            path = pick_filter_path(left, total, k, server=self._on_server and not self.local_vectors_in_step())
         limits = {"sources": sources, "since": since, "until": until}
         if path == "direct":
             ids = index.matching_ids(sources=sources, since=since, until=until)
@@ -515,22 +526,19 @@ class ArticleStore:
     def _score_directly(
         self, query_embedding: list[float], chunk_ids: Sequence[str], *, k: int, limits: Mapping[str, Any]
     ) -> list[tuple[RetrievedChunk, float]]:
-        """Exact cosine ranking of these chunks' stored vectors (read by id, a page at a time)."""
-        ids: list[str] = []
-        rows: list[Any] = []
-        for start in range(0, len(chunk_ids), _PAGE):
-            with self._guarded("read embeddings"):
-                got = self._coll().get(ids=list(chunk_ids[start : start + _PAGE]), include=["embeddings"])
-            if got["embeddings"] is not None and len(got["ids"]):
-                ids.extend(got["ids"])
-                rows.append(np.asarray(got["embeddings"], dtype=np.float64))
+        """Exact cosine ranking of these chunks' stored vectors: kept beside the keyword index when in step with a
+        server (``local_vectors_lookup``), else read by id from Chroma, a page at a time."""
+        local = self.local_vectors_lookup(chunk_ids)
+        ids, matrix = (local[0], local[1].astype(np.float64)) if local is not None else self.read_vectors(chunk_ids)
         if not ids:
             return []
-        matrix = np.vstack(rows)
         query = np.asarray(query_embedding, dtype=np.float64)
         norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
         cosines = np.divide(matrix @ query, norms, out=np.zeros(len(ids)), where=norms > 0)
-        order = sorted(range(len(ids)), key=lambda i: (-cosines[i], ids[i]))
+        # Ties are broken by id below float32's precision (cosines equal to 1e-6), so that a vector read from the
+        # server's JSON or kept here (the two differ in the last bit) can never reorder equal scores.
+        rounded = np.round(cosines, 6)
+        order = sorted(range(len(ids)), key=lambda i: (-rounded[i], ids[i]))
         found = {c.chunk_id: c for c in self.get_chunks([ids[i] for i in order[: k * 2]])}
         hits = []
         for i in order[: k * 2]:
@@ -539,6 +547,30 @@ class ArticleStore:
                 similarity = float(cosines[i])
                 hits.append((chunk.model_copy(update={"similarity": similarity}), similarity))
         return hits[:k]
+
+    def read_vectors(self, chunk_ids: Sequence[str]) -> tuple[list[str], Any]:
+        """These chunks' vectors read from Chroma (ids it does not know are left out), as a float64 matrix (None
+        when none is found): what the ``direct`` path reads when no local vectors are in step."""
+        ids: list[str] = []
+        rows: list[Any] = []
+        for start in range(0, len(chunk_ids), _PAGE):
+            with self._guarded("read embeddings"):
+                got = self._coll().get(ids=list(chunk_ids[start : start + _PAGE]), include=["embeddings"])
+            if got["embeddings"] is not None and len(got["ids"]):
+                ids.extend(got["ids"])
+                rows.append(np.asarray(got["embeddings"], dtype=np.float32).astype(np.float64))  # as Chroma holds
+        return ids, (np.vstack(rows) if rows else None)
+
+    def local_vectors_lookup(self, chunk_ids: Sequence[str]) -> tuple[list[str], Any] | None:
+        """The vectors kept beside the keyword index, only while in step with it and the server; else None.
+
+        Not in step: no folder (the vectors live only beside an on-disk index of a server's client), a check or
+        a write saw another client's write that this process has not caught up with, a catch-up failed, or the
+        counts differ. The caller then reads the vectors from the server, as before.
+        """
+        if self._cache is None or not self.local_vectors_in_step():
+            return None
+        return self._cache.lookup(chunk_ids)
 
     def list_articles(self) -> list[ArticleSummary]:
         """One summary per stored article (title, outlet, date, chunk count), newest first, for the library."""
@@ -589,6 +621,8 @@ class ArticleStore:
                 self._coll().delete(ids=sorted(stale))
             rows = [_keyword_row(c.id, c.text, meta) for (_, c), meta in zip(pairs, metadatas, strict=True)]
             self._kw().replace_articles(article_ids, rows)
+            if self._cache is not None:
+                self._cache.replace_articles(article_ids, VectorRows.of(ids, [a.id for a, _ in pairs], vectors))
             self._mark_written(article_ids)
         self._version += 1
         self._update_copies(added=[(article.id, article.text) for article, _ in batch])
@@ -638,6 +672,8 @@ class ArticleStore:
             with self._refresh_lock, self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
+                if self._cache is not None:
+                    self._cache.replace_articles([article_id], VectorRows())
                 self._mark_written([article_id])
             self._version += 1
             self._update_copies(removed=[article_id])
@@ -667,11 +703,23 @@ class ArticleStore:
             return self._loaded_copies().find(text, threshold=threshold)
 
     def save_copies(self) -> None:
-        """Write the signature file if writes changed it since it was last saved."""
+        """Write the signature file if writes changed it since it was last saved (and the vectors kept beside a
+        server's keyword index: both are saved once per ingest, not per article)."""
         with self._copies_lock:
             if self._copies is not None and self._copies_dirty and self._collection is not None:
                 self._save_copies(self._copies, self.count())
                 self._copies_dirty = False
+        self._save_vectors()
+
+    def _save_vectors(self) -> None:
+        """Write the vectors beside a server's keyword index, recorded at the marker they are in step with.
+
+        Not while this process knows the server moved past that marker (they would be recorded in step when
+        they are not): the next open then finds them out of step and refills them.
+        """
+        if self._cache is None or self._marker is None or self._collection is None or self._moved:
+            return
+        self._cache.save(marker=self._marker, collection_id=str(self._coll().id))
 
     def _loaded_copies(self) -> CopyIndex:
         if self._copies is None:
@@ -723,9 +771,25 @@ class ArticleStore:
         """How many chunks the source and date limits leave, from the keyword index's fields (milliseconds)."""
         return self._kw().count_matching(sources=sources, since=since, until=until)
 
+    def keyword_matching_ids(
+        self, *, sources: Sequence[str] | None = None, since: date | None = None, until: date | None = None
+    ) -> list[str]:
+        """Ids of the chunks the limits leave, from the keyword index (for a small set: the ``direct`` path's)."""
+        return self._kw().matching_ids(sources=sources, since=since, until=until)
+
     def keyword_chunk_ids(self) -> set[str]:
         """Every chunk id in the keyword index (reads it whole; for checks, not for queries)."""
         return self._kw().chunk_ids()
+
+    def local_vector_ids(self) -> set[str] | None:
+        """Chunk ids whose vectors are kept beside the keyword index (None: none kept, as without a server)."""
+        return self._cache.chunk_ids() if self._cache is not None else None
+
+    def local_vectors_in_step(self) -> bool:
+        """True when a filtered search would score from the vectors kept here rather than read them from Chroma."""
+        cache = self._cache
+        return (cache is not None and self.local_vectors and not self._moved
+                and cache.count() == self._kw().count())
 
     def chunk_ids(self) -> set[str]:
         """Every chunk id in the vector store (reads it whole; for checks, not for queries)."""
@@ -750,13 +814,52 @@ class ArticleStore:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
         marker = self._read_marker() if self._on_server else None
+        vectors_ok = not pending and self._vectors_saved_with_index()
+        if self._cache is not None and not vectors_ok:
+            self._cache = VectorCache.empty(dim=self._dimension, folder=self._cache.folder)
         in_step = self._state_matches(marker) or self._caught_up_at_open(marker)
         if not in_step and self._copies_path is not None:  # another client wrote: its articles' signatures too
             self._copies_path.unlink(missing_ok=True)
         if "*" in pending or index.count() != self.count() or not in_step:
-            index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+            self._refill()
+        elif self._cache is not None and (not vectors_ok or self._cache.count() != index.count()):
+            self._fill_vectors()
         index.clear_pending()
         self._save_state(marker)
+        self._save_vectors()
+
+    def _vectors_saved_with_index(self) -> bool:
+        """True when the saved vectors saw the same server write as the saved keyword index (so a catch-up from
+        the change log brings both up to date); False sends them to be refilled."""
+        if self._cache is None or self._cache.state is None or self._server_state is None:
+            return False
+        state = _ServerKeywordState.read(self._server_state)
+        saved = self._cache.state
+        return (state is not None and saved.marker == state.marker and saved.collection_id == state.collection_id
+                and saved.count == self._cache.count())
+
+    def _refill(self) -> None:
+        """Refill the keyword index, and the vectors beside it, from every chunk on the server in one pass."""
+        if self._cache is None:
+            self._kw().rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+            return
+        vectors = VectorRows()
+
+        def keyword_rows() -> Iterator[KeywordRow]:
+            for page in self._vector_pages(None, documents=True):
+                vectors.add(page.ids, page.article_ids(), page.vectors)
+                yield from page.keyword_rows()
+
+        self._kw().rebuild(keyword_rows())
+        self._cache.rebuild(vectors)
+
+    def _fill_vectors(self) -> None:
+        """Fill the vectors alone from the server (saved ones out of step with an index that is in step)."""
+        assert self._cache is not None
+        vectors = VectorRows()
+        for page in self._vector_pages(None, documents=False):
+            vectors.add(page.ids, page.article_ids(), page.vectors)
+        self._cache.rebuild(vectors)
 
     # -- the keyword index beside a Chroma server ----------------------------------------------------
 
@@ -827,7 +930,9 @@ class ArticleStore:
             self._server_call(lambda: fresh.modify(metadata=update))
         if current == self._marker:
             self._save_state(new)
-        elif self._server_state is not None:  # the marker stays where this index was: the next check catches up
+            return
+        self._moved = True  # another client wrote first: the vectors beside the index wait for the catch-up
+        if self._server_state is not None:  # the marker stays where this index was: the next check catches up
             self._server_state.unlink(missing_ok=True)
 
     # -- following other clients' writes to a server -----------------------------------------------------
@@ -881,11 +986,13 @@ class ArticleStore:
             index = self._kw()
             if marker == self._marker and count == index.count():
                 return False
+            self._moved = True  # the vectors beside the index are not used until the catch-up commits
             changed = log.changed_between(self._marker, marker)
             if changed is None or not self._apply_changes(changed, count):
-                index.rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
+                self._refill()
                 self._drop_copies()
             self._save_state(marker)
+            self._moved = False
         except StoreError as exc:
             _log.warning("keeping the keyword index as it was: %s", exc)
             return False
@@ -894,8 +1001,14 @@ class ArticleStore:
     def _apply_changes(self, changed: set[str], count: int) -> bool:
         """Re-read just the articles other clients wrote; False when the index then disagrees with the count."""
         where: Where = {"article_id": {"$in": sorted(changed)}}
-        rows = list(self._pages(where, include_documents=True)) if changed else []
+        pages = list(self._vector_pages(where, documents=True, vectors=self._cache is not None)) if changed else []
+        rows = [row for page in pages for row in page.rows()]
         self._kw().replace_articles(sorted(changed), [_keyword_row(*row) for row in rows])
+        if self._cache is not None:
+            vectors = VectorRows()
+            for page in pages:
+                vectors.add(page.ids, page.article_ids(), page.vectors)
+            self._cache.replace_articles(sorted(changed), vectors)
         if self._kw().count() != count:  # a write the log missed (or made without the assistant)
             return False
         with self._copies_lock:
@@ -955,20 +1068,45 @@ class ArticleStore:
         with self._guarded("read chunk ids"):
             return list(self._coll().get(where=cast(Any, where), limit=limit, include=[])["ids"])
 
-    def _pages(
-        self, where: Where | None, *, include_documents: bool
-    ) -> Iterator[tuple[str, str, Mapping[str, object]]]:
-        include = ["documents", "metadatas"] if include_documents else ["metadatas"]
+    def _vector_pages(self, where: Where | None, *, documents: bool, vectors: bool = True) -> Iterator[_Page]:
+        """Chunks a page at a time with their metadata, and their text and vectors as asked."""
+        include = ["metadatas", *(["documents"] if documents else []), *(["embeddings"] if vectors else [])]
         offset = 0
         while True:
             with self._guarded("read chunks"):
                 got = self._coll().get(where=cast(Any, where), limit=_PAGE, offset=offset, include=cast(Any, include))
-            docs = got["documents"] or [""] * len(got["ids"])
-            metas = got["metadatas"] or [{}] * len(got["ids"])
-            yield from zip(got["ids"], docs, metas, strict=True)
-            if len(got["ids"]) < _PAGE:
+            page = _Page(cast(Mapping[str, Any], got), dim=self._dimension)
+            yield page
+            if len(page.ids) < _PAGE:
                 return
             offset += _PAGE
+
+    def _pages(
+        self, where: Where | None, *, include_documents: bool
+    ) -> Iterator[tuple[str, str, Mapping[str, object]]]:
+        for page in self._vector_pages(where, documents=include_documents, vectors=False):
+            yield from page.rows()
+
+
+class _Page:
+    """One page of chunks read from Chroma, with their vectors when asked for."""
+
+    def __init__(self, got: Mapping[str, Any], *, dim: int) -> None:
+        self.ids: list[str] = list(got["ids"])
+        self.docs: list[str] = list(got.get("documents") or [""] * len(self.ids))
+        self.metas: list[Mapping[str, object]] = [meta or {} for meta in got.get("metadatas") or [{}] * len(self.ids)]
+        raw = got.get("embeddings")
+        self.vectors = np.asarray(raw, dtype=np.float32) if raw is not None and len(self.ids) else (
+            np.zeros((0, dim), dtype=np.float32))
+
+    def rows(self) -> list[tuple[str, str, Mapping[str, object]]]:
+        return list(zip(self.ids, self.docs, self.metas, strict=True))
+
+    def keyword_rows(self) -> Iterator[KeywordRow]:
+        return (_keyword_row(*row) for row in self.rows())
+
+    def article_ids(self) -> list[str]:
+        return [_str(meta, "article_id") for meta in self.metas]
 
 
 _MARKER = "keyword_marker"

@@ -34,6 +34,12 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
   the catch-up after another client (its own DATA_DIR) added one article (read from the change log), and
   ``refill_s``: the same when the log cannot say (the client fell behind it), which refills the keyword
   index from every chunk on the server. ``--part refresh`` runs only this (and the build).
+- ``local_vectors``: the ``direct`` path's vectors. With ``--chroma-server``, the narrow filter's warm retrieval
+  with the vectors kept beside the keyword index (the default) against the same with them read from the server
+  by id (``local_vectors=False``, as before), alternating question by question; whether the two return the same
+  chunks in the same order on every question (``same_order``) and the largest difference in similarity; and
+  the size of the vector files. Either mode: reading the narrow filter's vectors from Chroma against gathering
+  them from a float32 matrix (``read_ms`` / ``gather_ms``, p50 of 20), to see whether the embedded store would gain.
 - ``copy_check``: what the first new article of an ingest pays for the syndicated-copy check on a
   store just opened: reading the saved signatures (``ArticleStore.copy_index``) against rebuilding them
   from every stored chunk as each process used to, plus one ``find``.
@@ -209,12 +215,68 @@ def _filtered(store: ArticleStore, retriever: HybridRetriever, qs: list[str], *,
             **a,
             "chunks_left": store.keyword_count_matching(**limits),
             "path": pick_filter_path(store.keyword_count_matching(**limits), store.count(), retriever.fetch_k,
-                                     server=SERVER is not None),
+                                     server=SERVER is not None and not store.local_vectors_in_step()),
             "baseline_chroma_filter": b,
             "speedup_p50": round(b["p50_ms"] / a["p50_ms"], 1),
             "speedup_p95": round(b["p95_ms"] / a["p95_ms"], 1),
         }
     return out
+
+
+def local_vectors(data_dir: Path, qs: list[str]) -> dict[str, object]:
+    """The narrow filter with vectors kept beside the keyword index and read from the server; the cost of a read."""
+    from assistant.vectors import VectorCache, VectorRows
+
+    limits = FILTERS["narrow"]
+    out: dict[str, object] = {}
+    with Assistant.from_settings(_settings(data_dir)) as bot:
+        store, retriever = bot.store, bot.retriever
+        ids = store.keyword_matching_ids(**limits)
+        got, matrix = store.read_vectors(ids)
+        cache = VectorCache.empty(dim=matrix.shape[1])
+        cache.replace_articles([], VectorRows.of(got, got, matrix))
+        read, gather = [], []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            store.read_vectors(ids)
+            read.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            cache.lookup(got)
+            gather.append((time.perf_counter() - t0) * 1000)
+        out.update({"chunks": len(ids), "read_ms": _percentiles(read)["p50_ms"],
+                    "gather_ms": _percentiles(gather)["p50_ms"]})
+        if SERVER is None:
+            return out
+        out.update(_local_against_server(store, retriever, qs, limits))
+        folder = next((data_dir / "keyword-server").glob(f"{bot.settings.collection}-*/vectors"), None)
+        out["files_mb"] = round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6, 1) if folder else 0.0
+    return out
+
+
+def _local_against_server(store: ArticleStore, retriever: HybridRetriever, qs: list[str],
+                          limits: dict[str, Any]) -> dict[str, object]:
+    """Alternating retrievals with the local vectors and with them read from the server; their rankings compared."""
+    if not store.local_vectors_in_step():
+        raise SystemExit("the vectors beside the keyword index are not in step with the server: nothing to compare")
+    local, remote, same, diff = [], [], 0, 0.0
+    for q in qs:
+        vector = retriever.embeddings.embed_query(q)
+        ranked = []
+        for use in (True, False):
+            store.local_vectors = use
+            t0 = time.perf_counter()
+            retriever.retrieve(q, **limits)
+            (local if use else remote).append((time.perf_counter() - t0) * 1000)
+            ranked.append(store.filtered_dense_search(vector, k=retriever.fetch_k, path="direct", **limits))
+        store.local_vectors = True
+        a, b = ranked
+        same += [c.chunk_id for c, _ in a] == [c.chunk_id for c, _ in b]
+        diff = max([diff, *(abs(x - y) for (_, x), (_, y) in zip(a, b, strict=False))])
+    near, far = _percentiles(local), _percentiles(remote)
+    return {"warm_narrow_local": near, "warm_narrow_over_http": far,
+            "speedup_p50": round(far["p50_ms"] / near["p50_ms"], 2),
+            "speedup_p95": round(far["p95_ms"] / near["p95_ms"], 2),
+            "same_order": f"{same}/{len(qs)}", "max_similarity_diff": float(f"{diff:.2e}")}
 
 
 def _run_seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
@@ -373,6 +435,7 @@ def main() -> int:
             return 0
         figures["cold"] = cold(data_dir, qs[0], repeats=4 if SERVER else 3, first_fills=SERVER is not None and fresh)
         figures.update(warm(data_dir, qs, baseline_queries=args.baseline_queries))
+        figures["local_vectors"] = local_vectors(data_dir, qs)
         figures["copy_check"] = copy_check(data_dir)  # with a server: the file beside the client's keyword index
         if SERVER is not None:
             figures["refresh"] = refresh_costs(data_dir, qs)

@@ -136,14 +136,14 @@ def test_a_refill_cut_short_leaves_the_old_index_whole(
         before = mine.keyword_chunk_ids()
         with _open(_client(server, "other", every=0)) as other:
             other.add_article(b, _chunks(b))
-        pages = mine._pages
+        pages = mine._vector_pages  # every read of chunks from the server goes through it
 
-        def dropped(*args: object, **kwargs: object) -> Iterator[tuple[str, str, dict[str, object]]]:
+        def dropped(*args: object, **kwargs: object) -> Iterator[object]:
             yield from list(pages(*args, **kwargs))[:1]  # type: ignore[arg-type]
             raise StoreError("could not read chunks: connection reset; check the Chroma server")
 
         with monkeypatch.context() as patch:
-            patch.setattr(mine, "_pages", dropped)
+            patch.setattr(mine, "_vector_pages", dropped)
             assert mine.refresh() is False
         assert mine.keyword_chunk_ids() == before
         assert mine.refresh() is True
@@ -183,15 +183,15 @@ def test_searches_during_a_refill_see_the_old_index_and_do_not_wait_for_it(
         mine.add_article(a, _chunks(a))
         with _open(_client(server, "other", every=0)) as other:
             other.add_article(b, _chunks(b))
-        pages, release = mine._pages, threading.Event()
+        pages, release = mine._vector_pages, threading.Event()
 
-        def slow(*args: object, **kwargs: object) -> Iterator[tuple[str, str, dict[str, object]]]:
+        def slow(*args: object, **kwargs: object) -> Iterator[object]:
             rows = iter(pages(*args, **kwargs))  # type: ignore[arg-type]
             yield next(rows)
             release.wait(timeout=30)  # the refill is half read here
             yield from rows
 
-        monkeypatch.setattr(mine, "_pages", slow)
+        monkeypatch.setattr(mine, "_vector_pages", slow)
         try:
             _retriever(mine).retrieve("council budget")  # starts the refill
             started = time.monotonic()
