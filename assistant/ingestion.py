@@ -39,6 +39,38 @@ def batch_threads_for(requested: int | None) -> int:
     return max(1, min(cores, round(cores - busy)))
 
 
+class StoredPaths:
+    """The article ids stored from each file of an ingest, read a window of paths at a time.
+
+    One Chroma read per ``window`` files instead of one per file: re-ingesting a folder of unchanged
+    files then costs their reads and hashes. A window is read when its first path is asked for; each
+    path is answered once (a file is ingested once a run), and only files later in the run than any
+    write from this ingest are read, so the answers are the store's as each file comes up. Paths not
+    named up front (URLs, uploads) are read one by one.
+    """
+
+    def __init__(self, store: ArticleStore, paths: Sequence[str], *, window: int = 256) -> None:
+        self._store = store
+        self._windows = {path: n // window for n, path in enumerate(dict.fromkeys(paths))}
+        self._paths = list(dict.fromkeys(paths))
+        self._window = window
+        self._known: dict[str, set[str]] = {}
+
+    def ids(self, path: str) -> set[str]:
+        """Ids of the articles stored from ``path``, as ``ArticleStore.path_article_ids`` says."""
+        if path in self._known:
+            return self._known.pop(path)
+        n = self._windows.pop(path, None)
+        if n is None:
+            return self._store.path_article_ids(path)
+        group = [p for p in self._paths[n * self._window : (n + 1) * self._window] if p in self._windows]
+        for other in group:
+            del self._windows[other]
+        found = self._store.articles_by_path([path, *group])
+        self._known.update((other, found[other]) for other in group)
+        return found[path]
+
+
 class IngestBatch:
     """New articles and pending deletions; full batches are written in the background, the rest at ``flush``.
 
@@ -46,8 +78,13 @@ class IngestBatch:
     the store closes, whatever happened in between.
     """
 
-    def __init__(self, store: ArticleStore, report: IngestReport, *, max_chunks: int = BATCH_CHUNKS) -> None:
+    def __init__(
+        self, store: ArticleStore, report: IngestReport, *, max_chunks: int = BATCH_CHUNKS,
+        stored: StoredPaths | None = None,
+    ) -> None:
         self._store = store
+        self.stored = stored or StoredPaths(store, [])
+        """What the store holds of each file's path, read in windows (``StoredPaths``)."""
         self._report = report
         self._max_chunks = max_chunks
         self._articles: dict[str, tuple[Article, Sequence[Chunk]]] = {}

@@ -96,6 +96,11 @@ class KeywordIndex:
         """Number of chunks indexed."""
         return int(self._index.searcher().num_docs)
 
+    def has_article(self, article_id: str) -> bool:
+        """True when any chunk of this article is indexed (a term lookup: microseconds)."""
+        query = tantivy.Query.term_query(self._schema, "article_id", article_id)
+        return bool(self._index.searcher().search(query, limit=1).hits)
+
     def chunk_ids(self) -> set[str]:
         """Every indexed chunk id (for consistency checks; reads the whole index)."""
         searcher = self._index.searcher()

@@ -28,7 +28,7 @@ from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker, Thresholds
-from assistant.ingestion import IngestBatch, batch_threads_for
+from assistant.ingestion import IngestBatch, StoredPaths, batch_threads_for
 from assistant.injection import safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
@@ -150,8 +150,9 @@ class Assistant:
         files, errors = discover([Path(item) for item in items if not is_url(item)])
         report = IngestReport(errors=[str(e) for e in errors])
         total = len(files) + len(urls)
+        self.store.check_local_answers()
         with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
-                IngestBatch(self.store, report) as batch:
+                IngestBatch(self.store, report, stored=StoredPaths(self.store, [str(f) for f in files])) as batch:
             for done, path in enumerate(files, start=1):
                 try:
                     articles = read_file(path)
@@ -197,9 +198,10 @@ class Assistant:
         return None if original is None or original in stale or batch.deleting(original) else original
 
     def _ingest_file(self, path: Path | str, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
-        stale = self.store.path_article_ids(str(path)) - {a.id for a in articles}
+        known = batch.stored.ids(str(path))
+        stale = known - {a.id for a in articles}
         for article in articles:
-            if batch.pending(article.id) or self.store.has_article(article.id):
+            if article.id in known or batch.pending(article.id) or self.store.has_article(article.id):
                 report.unchanged += 1
                 continue
             original = self._find_copy(article.text, batch, stale)
@@ -341,8 +343,9 @@ class Assistant:
     ) -> IngestReport:
         """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
         report = IngestReport()
+        self.store.check_local_answers()
         with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
-                IngestBatch(self.store, report) as batch:
+                IngestBatch(self.store, report, stored=StoredPaths(self.store, [])) as batch:
             for done, (name, data) in enumerate(files, start=1):
                 try:
                     articles = read_upload(name, data, max_bytes=max_bytes)

@@ -68,6 +68,8 @@ _EMBED_BATCH = 64
 CHUNK_FORMAT = 2
 """Version of the chunk metadata layout; 2 added the injection screen. Older collections are refused."""
 _PAGE = 1000
+_PATHS_PER_READ = 200
+"""Paths a ``$in`` filter names at once: a folder's worth, still a small request to a server."""
 _SERVER_READ_TIMEOUT = 120.0
 # Errors that chromadb (and its HTTP and Rust layers) raise; converted to StoreError at this module's edge.
 _CHROMA_ERRORS = (ChromaError, ValueError, RuntimeError, OSError, httpx.HTTPError)
@@ -212,6 +214,7 @@ class ArticleStore:
         # With a server and a folder: the chunk vectors beside the keyword index, in step with it (``vectors.py``).
         self._cache: VectorCache | None = None
         self._moved = False  # a check or a write saw the server move past the marker this process is in step with
+        self._local_marker: str | None = None  # the server marker at which ``check_local_answers`` found the index
         self.local_vectors = True
         """Score the ``direct`` filtered path from the vectors kept beside the keyword index when they are in step
         with the server (False reads them from Chroma, as benchmarks do to compare)."""
@@ -386,12 +389,57 @@ class ArticleStore:
         return {_str(meta, "article_id") for _, _, meta in self._pages(None, include_documents=False)}
 
     def has_article(self, article_id: str) -> bool:
-        """True when any chunk of this article is stored (ingest skips it then)."""
+        """True when any chunk of this article is stored (ingest skips it then).
+
+        The keyword index answers "no" in microseconds where Chroma takes a query: new articles, most of a
+        first ingest, cost no read. Only a "no" is taken from it, and only while it is known to be in step
+        (``local_answers_in_step``); a "yes" is always confirmed by Chroma, so an index out of step can
+        make an ingest redo an article, never skip a changed one.
+        """
+        if self.local_answers_in_step() and not self._kw().has_article(article_id):
+            return False
         return bool(self._ids_where({"article_id": article_id}, limit=1))
 
     def path_article_ids(self, path: str) -> set[str]:
         """Ids of the articles stored from this file, so a changed file can replace its old version."""
         return {_str(meta, "article_id") for _, _, meta in self._pages({"path": path}, include_documents=False)}
+
+    def articles_by_path(self, paths: Sequence[str]) -> dict[str, set[str]]:
+        """``path_article_ids`` for many files in one read per ``_PATHS_PER_READ`` paths (re-ingest reads one
+        query for a folder, not one a file). Every path asked is in the result, unknown ones with no ids."""
+        found: dict[str, set[str]] = {path: set() for path in paths}
+        unique = list(found)
+        for start in range(0, len(unique), _PATHS_PER_READ):
+            where: Where = {"path": {"$in": unique[start : start + _PATHS_PER_READ]}}
+            for _, _, meta in self._pages(where, include_documents=False):
+                found.setdefault(_str(meta, "path"), set()).add(_str(meta, "article_id"))
+        return found
+
+    def check_local_answers(self) -> bool:
+        """Confirm that the keyword index may answer ``has_article``'s "no" (an ingest calls it first).
+
+        Embedded: always (one writer, the lock; the index is repaired in step at open). With a server: the
+        index first catches up with other clients' writes, then counts as in step while this process's own
+        writes are the only ones it sees (the write-marker rule of ``_mark_written``); a check that fails
+        leaves every answer to Chroma.
+        """
+        if not self._on_server:
+            return True
+        self.wait_for_refresh()
+        self.refresh(force=True)
+        try:
+            marker, count, _ = self._server_view()
+        except StoreError:
+            marker, count = None, -1
+        in_step = marker is not None and marker == self._marker and count == self._kw().count() and not self._moved
+        self._local_marker = marker if in_step else None
+        return in_step
+
+    def local_answers_in_step(self) -> bool:
+        """True when the keyword index's "this article is not stored" can be trusted (``check_local_answers``)."""
+        if not self._on_server:
+            return True
+        return self._local_marker is not None and self._local_marker == self._marker and not self._moved
 
     def all_chunks(self, *, where: Where | None = None) -> list[RetrievedChunk]:
         """Every chunk (optionally filtered), paged from Chroma, for building the BM25 index."""
@@ -929,6 +977,8 @@ class ArticleStore:
             update = {**metadata, _MARKER: new, _LOG: log.model_dump_json()}
             self._server_call(lambda: fresh.modify(metadata=update))
         if current == self._marker:
+            if self._local_marker == current:  # nothing else wrote between: the index stays trusted
+                self._local_marker = new
             self._save_state(new)
             return
         self._moved = True  # another client wrote first: the vectors beside the index wait for the catch-up

@@ -163,3 +163,51 @@ def test_ingest_threads_follow_the_setting_else_the_idle_cores(monkeypatch: pyte
     assert ingestion.batch_threads_for(None) == 1
     monkeypatch.setattr(ingestion.os, "getloadavg", lambda: (6.0, 0.0, 0.0))
     assert ingestion.batch_threads_for(None) == 1
+
+
+def test_reingesting_unchanged_files_reads_the_store_once_for_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"{i}.txt").write_text(f"Story {i} begins here. " + TEXT_A, encoding="utf-8")
+    with _bot(tmp_path, _Counting()) as bot:
+        assert bot.ingest([folder]).new == 5
+        reads: list[str] = []
+        for name in ("path_article_ids", "articles_by_path", "_ids_where"):
+            original = getattr(ArticleStore, name)
+
+            def spy(self: ArticleStore, *args: object, _name: str = name, _original: object = original,
+                    **kwargs: object) -> object:
+                reads.append(_name)
+                return _original(self, *args, **kwargs)  # type: ignore[operator]
+
+            monkeypatch.setattr(ArticleStore, name, spy)
+        again = bot.ingest([folder])
+        assert (again.new, again.unchanged, again.replaced) == (0, 5, 0)
+        assert reads == ["articles_by_path"]  # one read for the folder; no per-file queries
+
+
+def test_a_stale_keyword_answer_never_skips_a_changed_file(tmp_path: Path) -> None:
+    from assistant.articles import read_file
+    from assistant.keyword import KeywordRow
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Story A begins here. " + TEXT_A, encoding="utf-8")
+    (folder / "b.txt").write_text("Story B begins here. " + TEXT_B, encoding="utf-8")
+    with _bot(tmp_path, _Counting()) as bot:
+        assert bot.ingest([folder]).new == 2
+        (folder / "a.txt").write_text("Story A was corrected. " + TEXT_A, encoding="utf-8")
+        changed = read_file(folder / "a.txt")[0]
+        # The keyword index claims the changed text is stored (it is not), and forgets b.txt's (it is).
+        bot.store._kw().replace_articles([changed.id], [KeywordRow(chunk_id=f"{changed.id}:0", article_id=changed.id,
+                                                                   text="stale")])
+        stored_b = bot.store.path_article_ids(str(folder / "b.txt"))
+        bot.store._kw().replace_articles(stored_b, [])
+        assert bot.store.has_article(changed.id) is False  # the index's "yes" is checked against Chroma
+        again = bot.ingest([folder])
+        assert (again.new, again.unchanged, again.replaced) == (1, 1, 1)
+        assert changed.id in bot.store.article_ids() and len(bot.store.article_ids()) == 2
+        assert stored_b <= bot.store.article_ids()  # b.txt's stored ids answered it: unchanged, kept
