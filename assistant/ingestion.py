@@ -2,27 +2,36 @@
 
 An article is a handful of chunks; embedding each article alone leaves MiniLM's batches mostly
 empty and pays a store write and a keyword commit per article. ``IngestBatch`` collects new
-articles across files up to ``max_chunks`` and hands the full batch to one writer thread
-(``ArticleStore.add_articles``: embed, then write), while the caller goes on reading, checking
-and chunking the next files. MiniLM spends its time in torch, outside the interpreter lock, so
-that work costs the embedder little. One batch is in flight at a time: memory stays bounded and
-a failed write stops the ingest at the next batch, as it did when writes were inline.
-Deletions of replaced articles wait until every batch queued before them is written, so a
+articles across files up to ``max_chunks`` and hands the full batch to two threads in turn: the
+writer thread embeds it (``ArticleStore.embed_articles``), the store thread writes it (Chroma
+upsert, keyword index, signatures: ``write_embedded``), while the caller goes on reading, checking
+and chunking the next files. So the embedder starts the next batch while the last one is written,
+and never waits for the store. MiniLM spends its time in torch, outside the interpreter lock, so
+the other threads' work costs it little. At most ``_IN_FLIGHT`` batches are on their way: memory
+stays bounded; writes happen in batch order, and after a failed batch no later one is written, so
+a failure stops the ingest at the next batch with the earlier batches stored, as when writes were
+inline. Deletions of replaced articles wait until every batch queued before them is written, so a
 failure never leaves a file with neither version stored.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from assistant.copies import CopyIndex
+from assistant.errors import StoreError
 from assistant.schemas import Article, Chunk, IngestReport
-from assistant.store import ArticleStore
+from assistant.store import ArticleStore, EmbeddedBatch
 
 BATCH_CHUNKS = 64
 """Two of MiniLM's batches of 32: small enough that reading and chunking overlap the embedding from the start."""
+_IN_FLIGHT = 2
+"""Batches handed on and not yet written: one being embedded, one being written."""
 
 
 def batch_threads_for(requested: int | None) -> int:
@@ -71,11 +80,21 @@ class StoredPaths:
         return found[path]
 
 
-class IngestBatch:
-    """New articles and pending deletions; full batches are written in the background, the rest at ``flush``.
+@dataclass
+class _Flight:
+    """A batch handed to the threads: its article ids and signatures (pending until written) and its write."""
 
-    Use it as a context manager (or call ``close``) so that the writer thread has finished before
-    the store closes, whatever happened in between.
+    ids: set[str]
+    copies: CopyIndex
+    written: Future[int] = field(default_factory=Future)
+
+
+class IngestBatch:
+    """New articles and pending deletions; full batches are embedded and written in the background, the rest
+    at ``flush``.
+
+    Use it as a context manager (or call ``close``) so that the threads have finished before the store
+    closes, whatever happened in between.
     """
 
     def __init__(
@@ -90,10 +109,11 @@ class IngestBatch:
         self._articles: dict[str, tuple[Article, Sequence[Chunk]]] = {}
         self._deletions: list[str] = []
         self._copies = CopyIndex()  # signatures of the waiting articles; the store's index has the written ones
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
-        self._in_flight: Future[int] | None = None
-        self._in_flight_ids: set[str] = set()
-        self._in_flight_copies = CopyIndex()
+        self._embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
+        self._flights: deque[_Flight] = deque()
+        self._failed = threading.Event()  # a batch failed: later ones are not written
+        self._last: EmbeddedBatch | None = None  # the batch embedded last (the embedding thread's alone)
 
     def __enter__(self) -> IngestBatch:
         return self
@@ -103,10 +123,10 @@ class IngestBatch:
 
     def pending(self, article_id: str) -> bool:
         """True when this article is waiting or being written (a second copy of it is unchanged)."""
-        return article_id in self._articles or article_id in self._in_flight_ids
+        return article_id in self._articles or any(article_id in f.ids for f in self._flights)
 
     def add(self, article: Article, chunks: Sequence[Chunk]) -> None:
-        """Queue a new article; a full batch goes to the writer."""
+        """Queue a new article; a full batch goes to the threads."""
         self._articles[article.id] = (article, chunks)
         self._copies.add(article.id, article.text)
         self._report.new += 1
@@ -115,7 +135,11 @@ class IngestBatch:
 
     def find_copy(self, text: str, *, threshold: float) -> str | None:
         """The waiting or in-flight article that ``text`` copies, if any (see ``CopyIndex.find``)."""
-        return self._copies.find(text, threshold=threshold) or self._in_flight_copies.find(text, threshold=threshold)
+        for index in (self._copies, *(f.copies for f in self._flights)):
+            found = index.find(text, threshold=threshold)
+            if found is not None:
+                return found
+        return None
 
     def deleting(self, article_id: str) -> bool:
         """True when this article is to be deleted at the next flush (a copy of it must be stored in full)."""
@@ -129,39 +153,62 @@ class IngestBatch:
     def flush(self) -> None:
         """Write everything queued and wait for it, then make the queued deletions."""
         self._submit()
-        self._wait()
+        self._wait(0)
         for article_id in self._deletions:
             self._store.delete_article(article_id)
         self._deletions.clear()
         self._store.save_copies()
 
     def close(self, *, raise_errors: bool = True) -> None:
-        """Wait for the writer; its error is raised unless ``raise_errors`` is off (another is on its way)."""
+        """Wait for the threads; the first error is raised unless ``raise_errors`` is off (another is on its way)."""
         try:
-            self._wait()
+            self._wait(0)
         except Exception:
             if raise_errors:
                 raise
         finally:
+            self._failed.set()  # anything still queued is dropped, not written
+            self._embedder.shutdown(wait=True)
             self._writer.shutdown(wait=True)
 
     def _submit(self) -> None:
-        """Hand the waiting articles to the writer, once the batch before them is written."""
-        self._wait()
+        """Hand the waiting articles on, once fewer than ``_IN_FLIGHT`` batches are on their way."""
+        self._wait(_IN_FLIGHT - 1)
         if not self._articles:
             return
-        batch = list(self._articles.values())
-        self._in_flight_ids = set(self._articles)
-        self._in_flight_copies, self._copies = self._copies, CopyIndex()
-        self._articles = {}
-        self._in_flight = self._writer.submit(self._store.add_articles, batch)
+        flight = _Flight(ids=set(self._articles), copies=self._copies)
+        before = self._flights[-1].written if self._flights else None
+        embedded = self._embedder.submit(self._embed, list(self._articles.values()))
+        flight.written = self._writer.submit(self._write, embedded, before)
+        self._flights.append(flight)
+        self._copies, self._articles = CopyIndex(), {}
 
-    def _wait(self) -> None:
-        if self._in_flight is None:
-            return
-        future, self._in_flight = self._in_flight, None
+    def _embed(self, batch: list[tuple[Article, Sequence[Chunk]]]) -> EmbeddedBatch | None:
+        if self._failed.is_set():
+            return None
         try:
-            self._report.chunks_added += future.result()
-        finally:
-            self._in_flight_ids = set()
-            self._in_flight_copies = CopyIndex()
+            self._last = self._store.embed_articles(batch, reuse=self._last)  # its texts may not be written yet
+            return self._last
+        except BaseException:
+            self._failed.set()
+            raise
+
+    def _write(self, embedded: Future[EmbeddedBatch | None], before: Future[int] | None) -> int:
+        """Write a batch once embedded, in batch order (one store thread); none after a failed one."""
+        try:
+            ready = embedded.result()
+            if ready is None or (before is not None and before.exception() is not None):
+                raise StoreError("an earlier batch failed to be stored; this one was not written: ingest again")
+            return self._store.write_embedded(ready)
+        except BaseException:
+            self._failed.set()
+            raise
+
+    def _wait(self, keep: int) -> None:
+        """Wait until at most ``keep`` batches are on their way; the first failure is raised."""
+        while len(self._flights) > keep:
+            flight = self._flights[0]
+            try:
+                self._report.chunks_added += flight.written.result()
+            finally:
+                self._flights.popleft()

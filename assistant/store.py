@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -175,6 +176,19 @@ def matches_filter(
     if since is not None and day < since.toordinal():
         return False
     return until is None or 0 < day <= until.toordinal()
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddedBatch:
+    """Articles with their chunks' vectors, in chunk order: embedded, not yet written (``embed_articles``)."""
+
+    batch: list[tuple[Article, Sequence[Chunk]]]
+    vectors: list[list[float]]
+
+    def by_hash(self) -> dict[str, list[float]]:
+        """The vectors by chunk-text hash (the key ``_vectors`` reuses stored vectors by)."""
+        texts = [chunk.text for _, chunks in self.batch for chunk in chunks]
+        return {_text_hash(text): vector for text, vector in zip(texts, self.vectors, strict=True)}
 
 
 class ArticleStore:
@@ -648,13 +662,29 @@ class ArticleStore:
         each), and a chunk text already stored (a syndicated copy, a re-chunked article) reuses its
         stored vector instead of being embedded again. Returns the number of chunks written.
         """
+        return self.write_embedded(self.embed_articles(batch))
+
+    def embed_articles(
+        self, batch: Sequence[tuple[Article, Sequence[Chunk]]], *, reuse: EmbeddedBatch | None = None
+    ) -> EmbeddedBatch:
+        """The first half of ``add_articles``: check the chunks and compute their vectors, writing nothing.
+
+        Ingestion runs it in one thread and ``write_embedded`` in another, so the embedder starts the
+        next batch while this one is written; ``reuse`` is the batch embedded just before, perhaps not
+        yet written, whose chunk texts are not embedded again.
+        """
         batch = [(article, chunks) for article, chunks in batch if chunks]
         for article, chunks in batch:
             _check_chunks(article, chunks)
+        texts = [chunk.text for _, chunks in batch for chunk in chunks]
+        return EmbeddedBatch(batch=batch, vectors=self._vectors(texts, reuse=reuse) if texts else [])
+
+    def write_embedded(self, embedded: EmbeddedBatch) -> int:
+        """The second half of ``add_articles``: upsert the embedded chunks, update both indexes; chunks written."""
+        batch, vectors = embedded.batch, embedded.vectors
         if not batch:
             return 0
         pairs = [(article, chunk) for article, chunks in batch for chunk in chunks]
-        vectors = self._vectors([chunk.text for _, chunk in pairs])
         ids = [chunk.id for _, chunk in pairs]
         metadatas = [_chunk_metadata(article, chunk) for article, chunk in pairs]
         article_ids = [article.id for article, _ in batch]
@@ -676,10 +706,12 @@ class ArticleStore:
         self._update_copies(added=[(article.id, article.text) for article, _ in batch])
         return len(pairs)
 
-    def _vectors(self, texts: list[str]) -> list[list[float]]:
+    def _vectors(self, texts: list[str], *, reuse: EmbeddedBatch | None = None) -> list[list[float]]:
         """A vector per text: stored ones reused by text hash, each distinct new text embedded once."""
         hashes = [_text_hash(text) for text in texts]
-        known = self._stored_vectors(sorted(set(hashes)))
+        known = reuse.by_hash() if reuse is not None else {}
+        known = {h: known[h] for h in hashes if h in known}
+        known.update(self._stored_vectors(sorted(set(hashes) - set(known))))
         todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
         order = sorted(todo, key=lambda h: len(todo[h]))  # like lengths share a batch: less padding
         if order:

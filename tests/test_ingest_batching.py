@@ -211,3 +211,59 @@ def test_a_stale_keyword_answer_never_skips_a_changed_file(tmp_path: Path) -> No
         assert (again.new, again.unchanged, again.replaced) == (1, 1, 1)
         assert changed.id in bot.store.article_ids() and len(bot.store.article_ids()) == 2
         assert stored_b <= bot.store.article_ids()  # b.txt's stored ids answered it: unchanged, kept
+
+
+def test_the_next_batch_is_embedded_while_the_last_is_written_and_no_text_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import assistant.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion.IngestBatch.__init__, "__kwdefaults__", {"max_chunks": 4})
+    writers: set[str] = set()
+    overlapped: list[bool] = []
+    original = ArticleStore.write_embedded
+
+    def slow_write(self: ArticleStore, embedded: object) -> int:
+        writers.add(threading.current_thread().name.split("_")[0])
+        if not overlapped:  # the embedder starts the next batch while the first is written
+            overlapped.append(recording.started.wait(timeout=5))
+        return original(self, embedded)  # type: ignore[arg-type]
+
+    class _Started(_Recording):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = threading.Event()
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            if self.calls:
+                self.started.set()
+            return super().embed_documents(texts)
+
+    monkeypatch.setattr(ArticleStore, "write_embedded", slow_write)
+    recording = _Started()
+    with _bot(tmp_path, recording) as bot:
+        report = bot.ingest([_story_folder(tmp_path, 16)])
+        assert (report.new, report.errors) == (16, [])
+        assert writers == {"ingest-store"} and {t.split("_")[0] for t in recording.threads} == {"ingest-writer"}
+        assert overlapped[0] is True  # the first write waited for the second batch's embedding to start
+        assert len(recording.texts) == len(set(recording.texts))  # a text of the batch before is not embedded again
+        assert report.chunks_added == bot.store.count()
+        assert bot.store.keyword_chunk_ids() == bot.store.chunk_ids()
+
+
+def test_after_a_failed_batch_no_later_batch_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion.IngestBatch.__init__, "__kwdefaults__", {"max_chunks": 4})
+    folder = _story_folder(tmp_path, 16)
+    with _bot(tmp_path, _Recording(fail_on_call=2)) as bot:
+        with pytest.raises(StoreError, match="embedder failed"):
+            bot.ingest([folder])
+        first = bot.store.article_ids()
+        assert 0 < len(first) <= 4  # the first batch only: the ones after the failed one were dropped
+        assert bot.store.keyword_chunk_ids() == bot.store.chunk_ids()
+        bot.embedding.embeddings.fail_on_call = 0  # type: ignore[attr-defined]
+        again = bot.ingest([folder])
+        assert (again.new, again.unchanged) == (16 - len(first), len(first))
