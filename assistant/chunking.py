@@ -56,6 +56,23 @@ def _next_start(units: list[tuple[int, int, int]], first: int, last: int, overla
     return start
 
 
+def _grow(
+    text: str, units: list[tuple[int, int, int]], first: int, *, count: TokenCounter, limit: int
+) -> tuple[int, int]:
+    """The last unit of the chunk that starts at unit ``first``, and the chunk's token count.
+
+    The count is the one the last accepted candidate got (or the first unit's own), so a chunk's text
+    is never counted twice: token counts are most of the chunker's time.
+    """
+    last, tokens = first, units[first][2]
+    while last + 1 < len(units):
+        candidate = count(text[units[first][0] : units[last + 1][1]])
+        if candidate > limit:
+            break
+        last, tokens = last + 1, candidate
+    return last, tokens
+
+
 def chunk_article(
     article: Article,
     *,
@@ -73,9 +90,7 @@ def chunk_article(
     chunks: list[Chunk] = []
     first = 0
     while first < len(units):
-        last = first
-        while last + 1 < len(units) and count_tokens(text[units[first][0] : units[last + 1][1]]) <= limit:
-            last += 1
+        last, tokens = _grow(text, units, first, count=count_tokens, limit=limit)
         start, end = units[first][0], units[last][1]
         chunks.append(
             Chunk(
@@ -85,7 +100,7 @@ def chunk_article(
                 text=text[start:end],
                 start=start,
                 end=end,
-                tokens=count_tokens(text[start:end]),
+                tokens=tokens,
             )
         )
         if last + 1 >= len(units):

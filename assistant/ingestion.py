@@ -108,6 +108,7 @@ class IngestBatch:
         self._max_chunks = max_chunks
         self._articles: dict[str, tuple[Article, Sequence[Chunk]]] = {}
         self._deletions: list[str] = []
+        self._outlets: list[tuple[str, Article]] = []  # copies of stories not yet written, recorded at ``flush``
         self._copies = CopyIndex()  # signatures of the waiting articles; the store's index has the written ones
         self._embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
@@ -141,6 +142,23 @@ class IngestBatch:
                 return found
         return None
 
+    def add_outlet(self, original: str, article: Article) -> None:
+        """Record ``article`` as one more outlet of the stored story ``original`` (``ArticleStore.add_outlet``).
+
+        When that story is still on its way to the store, the outlet waits for the next ``flush`` (and so
+        do later outlets of the same story, which keep their order) instead of draining the pipeline.
+        """
+        if self.pending(original) or any(waiting == original for waiting, _ in self._outlets):
+            self._outlets.append((original, article))
+        else:
+            self._record_outlet(original, article)
+
+    def _record_outlet(self, original: str, article: Article) -> None:
+        if self._store.add_outlet(original, article):
+            self._report.copies += 1
+        else:
+            self._report.unchanged += 1
+
     def deleting(self, article_id: str) -> bool:
         """True when this article is to be deleted at the next flush (a copy of it must be stored in full)."""
         return article_id in self._deletions
@@ -154,6 +172,9 @@ class IngestBatch:
         """Write everything queued and wait for it, then make the queued deletions."""
         self._submit()
         self._wait(0)
+        for original, article in self._outlets:
+            self._record_outlet(original, article)
+        self._outlets.clear()
         for article_id in self._deletions:
             self._store.delete_article(article_id)
         self._deletions.clear()

@@ -206,12 +206,7 @@ class Assistant:
                 continue
             original = self._find_copy(article.text, batch, stale)
             if original is not None:
-                if batch.pending(original):
-                    batch.flush()  # the story it copies is still waiting to be written
-                if self.store.add_outlet(original, article):
-                    report.copies += 1
-                else:
-                    report.unchanged += 1
+                batch.add_outlet(original, article)  # now, or once the story it copies is written
                 continue
             chunks = chunk_article(
                 article,

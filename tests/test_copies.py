@@ -211,3 +211,27 @@ def test_a_copy_of_a_deleted_story_is_stored_in_full(seeded_bot: Assistant, tmp_
     seeded_bot.delete_article(article.id)
     report = seeded_bot.ingest([write_copy(tmp_path, "wire", "BEIRUT - " + SEED, source="Levant Wire")])
     assert (report.new, report.copies) == (1, 0) and seeded_bot.store.count() > 0
+
+
+def test_copies_of_a_story_in_the_same_ingest_wait_for_it_without_draining_the_batch(
+    fake_bot: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.ingestion import IngestBatch
+
+    drained: list[int] = []
+    original_flush = IngestBatch.flush
+    monkeypatch.setattr(IngestBatch, "flush", lambda self: (drained.append(1), original_flush(self))[1])
+    folder = tmp_path / "news"
+    write_copy(folder, "a-original", SEED, title="Strikes", source="First Wire")
+    write_copy(folder, "b-copy", edited(PARAGRAPHS, 5, "Officials said the toll could rise."), title="Again",
+               source="Levant Wire", url="https://levant.example/bekaa")
+    write_copy(folder, "c-copy", edited(PARAGRAPHS, 2, "Rescuers searched the rubble overnight."), title="Once more",
+               source="Cedar News")
+    report = fake_bot.ingest([folder])
+    assert (report.new, report.copies, report.unchanged, report.errors) == (1, 2, 0, [])
+    assert drained == [1]  # the final flush only: the copies did not wait for the story's write
+    chunks = fake_bot.store.all_chunks()
+    assert chunks and all([o.source for o in c.outlets] == ["First Wire", "Levant Wire", "Cedar News"]
+                          for c in chunks)
+    again = fake_bot.ingest([folder])
+    assert (again.new, again.copies, again.unchanged) == (0, 0, 3)

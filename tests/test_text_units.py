@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +115,36 @@ def test_render_refuses_missing_or_extra_values() -> None:
         prompt.render(evidence="x")
     with pytest.raises(ConfigError):
         prompt.render(evidence="x", task="y", extra="z")
+
+
+def _reference_chunks(
+    article: Article, *, count: Callable[[str], int], target: int, overlap: int
+) -> list[tuple[int, int, int]]:
+    """The chunker as it was before it reused counts: every chunk's text counted once more at the end."""
+    from assistant.chunking import _next_start, _units
+
+    text, units, first = article.text, _units(article.text, count=count, limit=target), 0
+    out: list[tuple[int, int, int]] = []
+    while first < len(units):
+        last = first
+        while last + 1 < len(units) and count(text[units[first][0] : units[last + 1][1]]) <= target:
+            last += 1
+        start, end = units[first][0], units[last][1]
+        out.append((start, end, count(text[start:end])))
+        if last + 1 >= len(units):
+            break
+        first = _next_start(units, first, last, overlap)
+    return out
+
+
+@pytest.mark.parametrize(("target", "overlap"), [(180, 40), (60, 20), (25, 5)])
+def test_chunks_and_their_counts_match_counting_every_chunk_again(target: int, overlap: int, tmp_path: Path) -> None:
+    from bench.pipeline import make_corpus  # news-shaped articles beside the seed
+
+    others = [Article(id=f"a{i}", title="t", text=path.read_text(encoding="utf-8").strip())
+              for i, path in enumerate(make_corpus(tmp_path, 12))]
+    for counter in (minilm_count_tokens, tokens.count_tokens):
+        for item in [seed_article(), *others]:
+            got = [(c.start, c.end, c.tokens) for c in chunk_article(
+                item, count_tokens=counter, target_tokens=target, overlap_tokens=overlap)]
+            assert got == _reference_chunks(item, count=counter, target=target, overlap=overlap)
