@@ -28,7 +28,7 @@ from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker, Thresholds
-from assistant.ingestion import IngestBatch, StoredPaths, batch_threads_for
+from assistant.ingestion import IngestBatch, StoredPaths, batch_threads_for, leaves_a_core
 from assistant.injection import safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
@@ -151,8 +151,10 @@ class Assistant:
         report = IngestReport(errors=[str(e) for e in errors])
         total = len(files) + len(urls)
         self.store.check_local_answers()
-        with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
-                IngestBatch(self.store, report, stored=StoredPaths(self.store, [str(f) for f in files])) as batch:
+        threads = batch_threads_for(self.settings.ingest_threads)
+        stored = StoredPaths(self.store, [str(f) for f in files])
+        with batch_threads(self.embedding.embeddings, threads), \
+                IngestBatch(self.store, report, stored=stored, overlap=leaves_a_core(threads)) as batch:
             for done, path in enumerate(files, start=1):
                 try:
                     articles = read_file(path)
@@ -339,8 +341,9 @@ class Assistant:
         """Store uploaded files by content; each name is only a label (``upload:NAME``), never a path."""
         report = IngestReport()
         self.store.check_local_answers()
-        with batch_threads(self.embedding.embeddings, batch_threads_for(self.settings.ingest_threads)), \
-                IngestBatch(self.store, report, stored=StoredPaths(self.store, [])) as batch:
+        threads = batch_threads_for(self.settings.ingest_threads)
+        with batch_threads(self.embedding.embeddings, threads), \
+                IngestBatch(self.store, report, overlap=leaves_a_core(threads)) as batch:
             for done, (name, data) in enumerate(files, start=1):
                 try:
                     articles = read_upload(name, data, max_bytes=max_bytes)
