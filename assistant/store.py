@@ -229,6 +229,7 @@ class ArticleStore:
         self._cache: VectorCache | None = None
         self._moved = False  # a check or a write saw the server move past the marker this process is in step with
         self._local_marker: str | None = None  # the server marker at which ``check_local_answers`` found the index
+        self._local_checked = 0.0  # when that marker was last read again (``local_answers_in_step``)
         self.local_vectors = True
         """Score the ``direct`` filtered path from the vectors kept beside the keyword index when they are in step
         with the server (False reads them from Chroma, as benchmarks do to compare)."""
@@ -447,13 +448,31 @@ class ArticleStore:
             marker, count = None, -1
         in_step = marker is not None and marker == self._marker and count == self._kw().count() and not self._moved
         self._local_marker = marker if in_step else None
+        self._local_checked = time.monotonic()
         return in_step
 
     def local_answers_in_step(self) -> bool:
-        """True when the keyword index's "this article is not stored" can be trusted (``check_local_answers``)."""
+        """True when the keyword index's "this article is not stored" can be trusted (``check_local_answers``).
+
+        With a server, the collection's write marker is read again at most every ``chroma_refresh_seconds``:
+        once another client has written, Chroma answers until the next ingest catches the index up. Another
+        client's write within that interval can make an ingest redo an article it stored, never skip one.
+        """
         if not self._on_server:
             return True
-        return self._local_marker is not None and self._local_marker == self._marker and not self._moved
+        if self._local_marker is None or self._local_marker != self._marker or self._moved:
+            return False
+        now = time.monotonic()
+        if now >= self._local_checked + self._refresh_seconds:
+            try:
+                marker = self._server_view()[0]
+            except StoreError:
+                marker = None
+            if marker != self._marker:
+                self._local_marker = None
+                return False
+            self._local_checked = now
+        return True
 
     def all_chunks(self, *, where: Where | None = None) -> list[RetrievedChunk]:
         """Every chunk (optionally filtered), paged from Chroma, for building the BM25 index."""

@@ -239,3 +239,23 @@ def test_a_write_of_mine_after_anothers_still_catches_up_with_theirs(
         assert mine.keyword_search("engineers repairs", k=3)[0][0].startswith(b.id)
         assert mine.keyword_chunk_ids() == mine.chunk_ids()
         assert refills == []
+
+
+def test_a_clients_index_answers_which_articles_are_new_only_while_in_step(
+    server: tuple[Path, str, int, str],
+) -> None:
+    a, b = _article(TEXT_A, source="Reuters"), _article(TEXT_B, source="AP")
+    with _open(_client(server, "mine", every=0)) as mine, _open(_client(server, "other", every=3600)) as other:
+        mine.add_article(a, _chunks(a))
+        assert mine.check_local_answers() and mine.local_answers_in_step()
+        mine.add_article(b, _chunks(b))  # its own write keeps the index trusted
+        assert mine.local_answers_in_step() and mine.has_article(b.id)
+        other.refresh(force=True)
+        other.delete_article(a.id)  # another client's write: mine's index still holds a
+        assert not mine.has_article(a.id)  # the index's "yes" is checked on the server: a changed file is not skipped
+        c = _article(TEXT_C, source="AFP")
+        other.add_article(c, _chunks(c))
+        assert mine.has_article(c.id)  # another client wrote: the marker moved, so the index is not asked
+        assert not mine.local_answers_in_step()
+        assert mine.check_local_answers()  # an ingest catches up first, then trusts it again
+        assert mine.has_article(c.id) and not mine.has_article(a.id)
