@@ -20,7 +20,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from assistant.copies import CopyIndex
@@ -50,11 +50,6 @@ def batch_threads_for(requested: int | None) -> int:
     cores = os.cpu_count() or 1
     busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     return max(1, min(cores, round(cores - busy)))
-
-
-def leaves_a_core(threads: int) -> bool:
-    """True when an embedder with ``threads`` threads leaves a core for reading and chunking alongside it."""
-    return threads < (os.cpu_count() or 1)
 
 
 class StoredPaths:
@@ -108,14 +103,9 @@ class IngestBatch:
 
     def __init__(
         self, store: ArticleStore, report: IngestReport, *, max_chunks: int = BATCH_CHUNKS,
-        stored: StoredPaths | None = None, overlap: bool = True,
+        stored: StoredPaths | None = None,
     ) -> None:
         self._store = store
-        # Whether the caller reads and chunks the next files while a batch is embedded. Worth it when the
-        # embedder leaves a core idle; when its threads take every core, any other work stalls them all
-        # (torch's threads wait for each other at every operation): on 2 cores with two torch threads, a
-        # thread busy in Python beside MiniLM made it 9x slower (bench/ingest.py, docs/benchmarks.md).
-        self._overlap = overlap
         self.stored = stored or StoredPaths(store, [])
         """What the store holds of each file's path, read in windows (``StoredPaths``)."""
         self._report = report
@@ -219,8 +209,6 @@ class IngestBatch:
         flight.written = self._writer.submit(self._write, embedded, before)
         self._flights.append(flight)
         self._copies, self._articles = CopyIndex(), {}
-        if not self._overlap:
-            wait([embedded])  # the embedder has every core: reading on meanwhile would stall it (see __init__)
 
     def _embed(self, batch: list[tuple[Article, Sequence[Chunk]]]) -> EmbeddedBatch | None:
         if self._failed.is_set():

@@ -28,7 +28,7 @@ from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
 from assistant.fetch import Fetcher, FetchLimits, fetch_all, is_url
 from assistant.grounding import GroundingChecker, Thresholds
-from assistant.ingestion import IngestBatch, StoredPaths, batch_threads_for, leaves_a_core
+from assistant.ingestion import IngestBatch, StoredPaths, batch_threads_for
 from assistant.injection import safe_markdown
 from assistant.judge import Grounder, LLMJudge
 from assistant.prompts import load_prompt
@@ -154,7 +154,7 @@ class Assistant:
         threads = batch_threads_for(self.settings.ingest_threads)
         stored = StoredPaths(self.store, [str(f) for f in files])
         with batch_threads(self.embedding.embeddings, threads), \
-                IngestBatch(self.store, report, stored=stored, overlap=leaves_a_core(threads)) as batch:
+                IngestBatch(self.store, report, stored=stored) as batch:
             for done, path in enumerate(files, start=1):
                 try:
                     articles = read_file(path)
@@ -343,7 +343,7 @@ class Assistant:
         self.store.check_local_answers()
         threads = batch_threads_for(self.settings.ingest_threads)
         with batch_threads(self.embedding.embeddings, threads), \
-                IngestBatch(self.store, report, overlap=leaves_a_core(threads)) as batch:
+                IngestBatch(self.store, report) as batch:
             for done, (name, data) in enumerate(files, start=1):
                 try:
                     articles = read_upload(name, data, max_bytes=max_bytes)

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.ingestion import batch_threads_for, leaves_a_core  # noqa: E402
+from assistant.ingestion import batch_threads_for  # noqa: E402
 from assistant.providers import MiniLMEmbeddings, batch_threads  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -100,9 +100,9 @@ def timed(owner: Any, name: str, totals: dict[str, float], label: str) -> Iterat
 def breakdown(totals: dict[str, float], seconds: float) -> dict[str, float]:
     """Seconds per step, and the wall-clock seconds not spent embedding.
 
-    One thread embeds while another writes the batch before (and, when the embedder leaves a core idle,
-    the caller reads, checks and chunks the next files), so the steps overlap and need not add up to the
-    wall clock: ``not_embedding`` is what the embedder waits for.
+    One thread embeds while another writes the batch before and the caller reads, checks and chunks the
+    next files, so the steps overlap and need not add up to the wall clock: ``not_embedding`` is what the
+    embedder waits for.
     """
     embed = totals.get("embedding", 0.0)
     steps = {"embedding": embed, "chunking": totals.get("chunking", 0.0),
@@ -190,7 +190,6 @@ def run(articles: int, requested: int | None, rounds: int = 3) -> dict[str, obje
         "distinct_chunk_texts": len(first.texts),
         "threads": threads,
         "threads_from": "--threads" if requested else "load average at the start (ASSISTANT_INGEST_THREADS unset)",
-        "reads_ahead_while_embedding": leaves_a_core(threads),
         "rounds": [{"end_to_end_s": round(i.seconds, 1), "end_to_end_cpu_s": round(i.cpu_seconds, 1),
                     "end_to_end_chunks_per_s": round(i.chunks / i.seconds, 1),
                     "embedder_alone_chunks_per_s": round(a.chunks_per_s, 1),

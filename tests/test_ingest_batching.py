@@ -267,36 +267,3 @@ def test_after_a_failed_batch_no_later_batch_is_written(tmp_path: Path, monkeypa
         bot.embedding.embeddings.fail_on_call = 0  # type: ignore[attr-defined]
         again = bot.ingest([folder])
         assert (again.new, again.unchanged) == (16 - len(first), len(first))
-
-
-@pytest.mark.parametrize("overlap", [True, False])
-def test_without_a_spare_core_the_caller_waits_for_each_embedding(overlap: bool) -> None:
-    import threading
-
-    from assistant.ingestion import IngestBatch, leaves_a_core
-    from assistant.schemas import IngestReport
-
-    assert not leaves_a_core(10_000)  # more threads than cores: nothing is left for reading ahead
-    release = threading.Event()
-
-    class _Held(_Counting):
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            release.wait(timeout=5)
-            return super().embed_documents(texts)
-
-    held = _Held()
-    report = IngestReport()
-    with ArticleStore.ephemeral(embeddings=held, embedding_model=MODEL, dimension=DIM) as store, \
-            IngestBatch(store, report, max_chunks=2, overlap=overlap) as batch:
-        a, b = _article(TEXT_A), _article(TEXT_B)
-        if overlap:
-            batch.add(a, _chunks(a))  # handed on; the caller goes on at once
-            assert held.calls == 0
-            release.set()
-        else:
-            threading.Timer(0.2, release.set).start()
-            batch.add(a, _chunks(a))  # returns only once the batch is embedded
-            assert held.calls == 1
-        batch.add(b, _chunks(b))
-        batch.flush()
-    assert report.new == 2 and report.chunks_added == len(_chunks(a)) + len(_chunks(b))
