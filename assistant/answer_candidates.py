@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from dateutil import parser as dateparser
 
@@ -192,6 +193,7 @@ def _word_set(text: str) -> set[str]:
 DateKey = tuple[int | None, int, int | None]
 
 
+@lru_cache(maxsize=4096)  # the scorer asks for the same spans' keys once per pair of sentences
 def date_key(span: str) -> DateKey | None:
     """(year or None, month, day or None) of a date span ("Sept. 20th", "20/9/2019", "December 2015")."""
     if not _MONTH_IN_SPAN.search(span):

@@ -262,7 +262,7 @@ class KeywordIndex:
             yield
             return
         ids = sorted(set(article_ids) | self.pending())
-        _write_atomic(self._path / _JOURNAL, _Journal(article_ids=ids).model_dump_json())
+        write_atomic(self._path / _JOURNAL, _Journal(article_ids=ids).model_dump_json())
         yield
         (self._path / _JOURNAL).unlink(missing_ok=True)
 
@@ -294,7 +294,7 @@ def _document(row: KeywordRow) -> tantivy.Document:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename, so no reader sees half of it."""
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as handle:

@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict
 from assistant.copies import CopyIndex, stored_texts
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
 from assistant.injection import screen
-from assistant.keyword import KeywordIndex, KeywordRow
+from assistant.keyword import KeywordIndex, KeywordRow, write_atomic
 from assistant.retry import with_retries
 from assistant.schemas import Article, ArticleSummary, Chunk, Outlet, RetrievedChunk
 from assistant.settings import Settings
@@ -907,8 +907,8 @@ class ArticleStore:
         """
         index = self._kw()
         pending = index.pending()
-        if pending and self._copies_path is not None:  # a write was cut short: rebuild the signatures too
-            self._copies_path.unlink(missing_ok=True)
+        if pending:  # a write was cut short: rebuild the signatures too
+            self._drop_copies_file()
         if pending and "*" not in pending:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
@@ -917,8 +917,8 @@ class ArticleStore:
         if self._cache is not None and not vectors_ok:
             self._cache = VectorCache.empty(dim=self._dimension, folder=self._cache.folder)
         in_step = self._state_matches(marker) or self._caught_up_at_open(marker)
-        if not in_step and self._copies_path is not None:  # another client wrote: its articles' signatures too
-            self._copies_path.unlink(missing_ok=True)
+        if not in_step:  # another client wrote: its articles' signatures too
+            self._drop_copies_file()
         if "*" in pending or index.count() != self.count() or not in_step:
             self._refill()
         elif self._cache is not None and (not vectors_ok or self._cache.count() != index.count()):
@@ -1000,7 +1000,7 @@ class ArticleStore:
             return
         state = _ServerKeywordState(marker=marker, collection_id=str(self._coll().id))
         try:
-            _write_atomic(self._server_state, state.model_dump_json())
+            write_atomic(self._server_state, state.model_dump_json())
         except OSError as exc:
             raise StoreError(
                 f"could not write {self._server_state}: {exc}; set ASSISTANT_DATA_DIR to a writable folder"
@@ -1307,13 +1307,6 @@ def _server_keyword_folder(settings: Settings, client: ClientAPI) -> tuple[Path 
     except (OSError, Timeout):
         return None, None
     return folder, lock
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file and a rename, so no reader sees half of it."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class _RetryingCollection:
