@@ -54,7 +54,9 @@ finish_build() {
     # ninja's "[done/total]" counter from the log, as a progress line
     step=$(grep -o '^ *\[[0-9]*/[0-9]*\]' "$build_log" | tail -n 1 | tr -d ' ' || true)
     if [ -t 1 ]; then printf '\r    compiling %s, %d s' "$step" $((SECONDS - build_started)); fi
-    sleep 2
+    # The pause runs in the background and is waited for by the builtin: Ctrl-C interrupts `wait` at once and runs
+    # the trap, where a foreground `sleep` can leave bash deciding whether the child died of the signal.
+    sleep 2 & wait $! || true
   done
   if [ -t 1 ]; then echo; fi
   wait "$build_pid" || status=$?
