@@ -26,19 +26,25 @@ from functools import lru_cache
 from dateutil import parser as dateparser
 
 from assistant.answer_types import AnswerType
+from assistant.dates import (
+    MONTH,
+    MONTH_WORDS,
+    WEEKDAY,
+    WEEKDAY_WORDS,
+    YEAR,
+    YEAR_IN_TEXT,
+    YEAR_QUESTION,
+    day_month,
+    years,
+)
 from assistant.sentences import STOPWORDS, content_words
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_YEAR = r"(?:1[89]|20)\d\d"
 _DAY_DATE = re.compile(
-    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?\b|"
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?\b|"
-    rf"\b\d{{1,2}}/\d{{1,2}}/(?:\d\d)?\d\d\b|\b{_MONTH},?\s+{_YEAR}\b|"
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tonight|last night)\b",
+    rf"\b(?:{day_month(MONTH, YEAR)})\b|\b\d{{1,2}}/\d{{1,2}}/(?:\d\d)?\d\d\b|\b{MONTH},?\s+{YEAR}\b|"
+    rf"\b(?:{WEEKDAY}|today|yesterday|tonight|last night)\b",
     re.IGNORECASE,
 )
-_MONTH_IN_SPAN = re.compile(rf"\b{_MONTH}|/", re.IGNORECASE)
+_MONTH_IN_SPAN = re.compile(rf"\b{MONTH}|/", re.IGNORECASE)
 _AMOUNT = re.compile(
     r"(?:[$€£¥]\s?)?\b\d[\d,.]*(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand|hundred|bn|m|k)\b)?|"
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|"
@@ -49,7 +55,6 @@ _NAME_WORD = r"[A-Z][\w.'’-]*[\w]|[A-Z]"
 _NAME = re.compile(rf"(?:{_NAME_WORD})(?:\s+(?:(?:de|da|van|von|der|del|la|le|bin|al)\s+)?(?:{_NAME_WORD}))*")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|inside|outside|across|into|from|around|throughout|towards?)\s+(?:the\s+)?$",
                        re.IGNORECASE)
-_YEAR_IN_TEXT = re.compile(rf"\b{_YEAR}\b")
 _COUNTRY_Q = re.compile(r"\b(which|what) (countr(y|ies)|nations?|states?|city|cities|towns?|venue)\b", re.IGNORECASE)
 _PLACE_LIST = re.compile(r"\b(areas?|towns?|villages?|cities|city|regions?|provinces?|districts?)\s+"
                          r"(of|including|such as)\s+(?:[\w'’-]+,?\s+(?:and\s+)?)*$|\b(including|such as)\s+$",
@@ -77,10 +82,7 @@ _CUE = re.compile(r"win|won|wins|winner|champion|ceo|director|directed|president
 _QUALIFIERS = frozenset("""former ex vice deputy assistant acting interim creative executive art video music casting
     associate co then late future supporting""".split())
 _RELATION_FILLER = frozenset("many much name date year time new movie film".split())
-_NOT_NAMES = frozenset(
-    """january february march april may june july august september october november december monday tuesday
-    wednesday thursday friday saturday sunday jan feb mar apr jun jul aug sep sept oct nov dec i""".split()
-)
+_NOT_NAMES = MONTH_WORDS | WEEKDAY_WORDS | {"i"}
 
 
 def candidates(kind: AnswerType, question: str, sentence: str) -> list[str]:
@@ -93,8 +95,8 @@ def candidates(kind: AnswerType, question: str, sentence: str) -> list[str]:
     asked = _word_set(question)
     if kind == "date":
         found = [m.group(0) for m in _DAY_DATE.finditer(sentence)]
-        if re.search(r"\b(what|which|in what) year\b", question, re.IGNORECASE):
-            found += _YEAR_IN_TEXT.findall(sentence)
+        if YEAR_QUESTION.search(question):
+            found += YEAR_IN_TEXT.findall(sentence)
     elif kind == "count":
         found = [m.group(0).strip() for m in _AMOUNT.finditer(sentence)]
     elif kind == "place":
@@ -198,8 +200,8 @@ def date_key(span: str) -> DateKey | None:
     """(year or None, month, day or None) of a date span ("Sept. 20th", "20/9/2019", "December 2015")."""
     if not _MONTH_IN_SPAN.search(span):
         return None  # "Friday", "yesterday": no calendar date to compare
-    has_year = bool(_YEAR_IN_TEXT.search(span))
-    has_day = bool(re.search(r"(?<![\d])\d{1,2}(?![\d])", _YEAR_IN_TEXT.sub("", span)))
+    has_year = bool(YEAR_IN_TEXT.search(span))
+    has_day = bool(re.search(r"(?<![\d])\d{1,2}(?![\d])", YEAR_IN_TEXT.sub("", span)))
     try:
         day_first = "/" in span and int(span.split("/")[0]) > 12  # 27/10/2017
         when = dateparser.parse(re.sub(r"\bSept\b", "Sep", span), default=datetime(2000, 1, 1), dayfirst=day_first,
@@ -219,11 +221,6 @@ def dates_in(text: str) -> list[DateKey]:
     return [k for k in (date_key(m.group(0)) for m in _DAY_DATE.finditer(text)) if k is not None]
 
 
-def years(text: str) -> set[str]:
-    """The years a text names."""
-    return set(_YEAR_IN_TEXT.findall(text))
-
-
 def ordinals(text: str) -> set[str]:
     """The ordinals a text names ("first", "3rd"), as numbers."""
     return {_ORDINAL_WORDS.get(m.lower(), re.sub(r"\D", "", m)) for m in _ORDINAL.findall(text)}
@@ -233,7 +230,7 @@ def constraint_conflict(question: str, sentence: str, passage: str) -> str:
     """Why the sentence cannot answer the question's year, number or ordinal: its passage lacks one the question
     names, or the sentence names another of the same kind instead ("the tenth season" for "the first season",
     2022 for 2021); empty when there is no conflict."""
-    numbers = [n for n in _NUMBER_IN_QUESTION.findall(question) if not _YEAR_IN_TEXT.fullmatch(n)]
+    numbers = [n for n in _NUMBER_IN_QUESTION.findall(question) if not YEAR_IN_TEXT.fullmatch(n)]
     missing = sorted(years(question) - years(passage)) + [n for n in numbers if not _has_number(passage, n)]
     if missing:
         return f"the sources do not speak of {missing[0]}"

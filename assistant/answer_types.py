@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from assistant.dates import MONTH_NAME, MONTH_PREFIX, WEEKDAY, YEAR, YEAR_QUESTION, day_month
 from assistant.sentences import STOPWORDS
 
 AnswerType = Literal["count", "date", "place", "person", "reason", "other"]
@@ -46,10 +47,7 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _DATE = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|thursday|friday|saturday|"
-    r"sunday|today|yesterday|tomorrow|tonight|last (week|month|year)|(1[89]|20)\d\d)\b",
-    re.IGNORECASE,
+    rf"\b(?:{MONTH_NAME}|{WEEKDAY}|today|yesterday|tomorrow|tonight|last (?:week|month|year)|{YEAR})\b", re.IGNORECASE
 )
 _PLACE = re.compile(
     r"\b(in|at|near|inside|outside|across|into|from|around|throughout|towards?)\s+(the\s+)?([a-z]+\s+)?[A-Z][\w'-]+|"
@@ -65,12 +63,11 @@ _REASON = re.compile(
     r"so that|in order to|aimed at|led to|caused|prompted|triggered|since)\b",
     re.IGNORECASE,
 )
-_YEAR_Q = re.compile(r"\b(what|which|in what) year\b", re.IGNORECASE)
-_MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# Searched only for whether a sentence names a day: the year that ``day_month`` allows after the day never
+# decides a match.
 _DAY = re.compile(
-    rf"\b{_MONTHS}\s+\d|\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{_MONTHS}|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|"
-    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tonight|last (night|week|month))\b|"
-    r"\b(morning|evening|night) of\b",
+    rf"\b(?:{day_month(MONTH_PREFIX, YEAR)})|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|"
+    rf"\b(?:{WEEKDAY}|today|yesterday|tonight|last (?:night|week|month))\b|\b(?:morning|evening|night) of\b",
     re.IGNORECASE,
 )
 _FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:(?:kind|sort|type|types|kinds)\s+of\s+(\w+)|(\w+))", re.IGNORECASE)
@@ -136,7 +133,7 @@ def unfit_reason(question: str, sentence: str, *, numbers: bool = True) -> str:
     if asked:  # "the 2021 winner" is not answered by a sentence about 2022
         return f"the sources do not speak of {asked[0]}"
     kind = answer_type(question)
-    if kind == "date" and not _YEAR_Q.search(question) and not _DAY.search(sentence):
+    if kind == "date" and not YEAR_QUESTION.search(question) and not _DAY.search(sentence):
         return "no day or month in the sources"
     if kind != "other":
         return "" if fits(kind, sentence) else f"no {KIND_NAMES[kind]} in the sources"

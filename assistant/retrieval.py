@@ -10,7 +10,6 @@ so a query costs the postings of its words, not a pass over every chunk.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from langchain_core.embeddings import Embeddings
 
+from assistant import dates
 from assistant.answer_types import unfit_reason
 from assistant.schemas import RetrievedChunk
 from assistant.sentences import content_words, split_sentences
@@ -49,7 +49,7 @@ def _unit_rows(vectors: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
     return unit
 
 
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_YEAR = dates.YEAR_IN_TEXT  # bench/retrieval.py and bench/retrieval_sentences.py import it; the code uses dates.years
 YEAR_WEIGHT = 0.008
 """Half a first place in one RRF list (1/61): tuned on RGB's even ids (bench/retrieval.py, docs/benchmarks.md)."""
 
@@ -61,7 +61,7 @@ def year_agreement(years: set[str], chunk: RetrievedChunk) -> int:
     the same subject in another year, which dense and keyword scores both rank high. The chunk's
     own text, its title and its publication year count as naming a year.
     """
-    named = set(_YEAR.findall(f"{chunk.title} {chunk.text}"))
+    named = dates.years(f"{chunk.title} {chunk.text}")
     if chunk.published is not None:
         named.add(str(chunk.published.year))
     if named & years:
@@ -90,7 +90,7 @@ def answer_form(query: str, text: str) -> int:
 
 def rerank_terms(query: str, fused: dict[str, float], found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
     """The fused scores plus the year term (when the query names a year) and the answer-form term."""
-    years = set(_YEAR.findall(query))
+    years = dates.years(query)
     out = {}
     for cid, score in fused.items():
         chunk = found[cid]

@@ -13,20 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dateutil import parser as date_parser
-from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+from dateutil.relativedelta import relativedelta, weekday
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
-    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_ABSOLUTE = re.compile(
-    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
-    rf"(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}})\b"
-)
-_WEEKDAYS = {"monday": MO, "tuesday": TU, "wednesday": WE, "thursday": TH, "friday": FR, "saturday": SA, "sunday": SU}
+from assistant.dates import ANY_YEAR, CAPITALISED_MONTH, CAPITALISED_WEEKDAY, WEEKDAY_NUMBERS, day_month
+
+_ABSOLUTE = re.compile(rf"\b(?:{day_month(CAPITALISED_MONTH, ANY_YEAR)}|\d{{4}}-\d{{2}}-\d{{2}})\b")
 _WEEKDAY = re.compile(
     r"\b(?:(?P<ahead>until|till|by|next|from|before|this coming)\s+|on\s+|last\s+)?"
-    r"(?P<day>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    rf"(?P<day>{CAPITALISED_WEEKDAY})\b"
 )
 _DAY_WORDS = {"yesterday": -1, "today": 0, "tonight": 0, "this morning": 0, "tomorrow": 1, "last night": -1}
 _DAY_WORD = re.compile(r"\b(yesterday|today|tonight|this morning|tomorrow|last night)\b", re.IGNORECASE)
@@ -42,7 +36,7 @@ class DateMention:
 
 
 def _absolute(expr: str, published: date | None) -> date | None:
-    has_year = bool(re.search(r"\d{4}", expr))
+    has_year = bool(re.search(ANY_YEAR, expr))
     if not has_year and published is None:
         return None
     default = datetime(published.year if published else 2000, 1, 1)
@@ -57,7 +51,7 @@ def find_dates(sentence: str, published: date | None) -> list[DateMention]:
     """Every date expression of ``sentence``, absolute first, each resolved when it can be."""
     out = [DateMention(m.group(0), _absolute(m.group(0), published), False) for m in _ABSOLUTE.finditer(sentence)]
     for match in _WEEKDAY.finditer(sentence):
-        day = _WEEKDAYS[match.group("day").lower()]
+        day = weekday(WEEKDAY_NUMBERS[match.group("day").lower()])
         # "on Tuesday" in news is the latest Tuesday up to the article date; "until Monday" looks ahead.
         step = day(+1) if match.group("ahead") else day(-1)
         resolved = published + relativedelta(weekday=step) if published else None
