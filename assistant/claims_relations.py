@@ -30,6 +30,7 @@ from assistant.claims_checks import (
     Profile,
     sentence_initial,
     stem,
+    swapped_pair,
 )
 
 _CLAUSE_BREAK = re.compile(r"[,;:()\u2014\"\u201c\u201d]|\s-\s|\.\s")
@@ -62,6 +63,16 @@ _PEOPLE = frozenset(
     officers lawmakers ministers diplomats family families relatives supporters""".split()
 )
 _SYMMETRIC = frozenset(stem(w) for w in "meet met talk clash agree negotiate exchange face marry tie draw".split())
+# Relations news confuses that are not opposites but different facts: a debut is not a record, the day a thing was
+# announced is not the day it happened, a nomination is not a win, a charge is not a conviction.
+RELATION_SWAPS = [
+    ("debut", "record"), ("announce", "release"), ("announce", "launch"), ("announce", "hold"),
+    ("announce", "complete"), ("announce", "premiere"), ("announcement", "release"), ("announcement", "launch"),
+    ("nominate", "win"), ("nominate", "award"),
+    ("propose", "approve"), ("propose", "pass"), ("charge", "convict"), ("accuse", "convict"),
+    ("injure", "kill"), ("wound", "kill"), ("plan", "complete"), ("schedule", "complete"),
+]
+_RELATION_PAIRS = [(stem(a), stem(b)) for a, b in RELATION_SWAPS]
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,18 @@ def _read(text: str) -> tuple[Token, ...]:
         name = capital and _nameable(tok) and not sentence_initial(text, match.start())
         out.append(replace(tok, name=name))
     return tuple(out)
+
+
+def relation_problems(claim: Profile, evidence: Profile) -> list[Problem]:
+    """A relation the evidence does not state put in place of the one it does ("record" for "debut").
+
+    Used against the one sentence an answer cites (``evidence.check_against``), not in the general checker: on
+    SummEdits news the general checker's test balanced accuracy fell from 0.6477 to 0.6469 with it (and a rule on
+    names listed beside the evidence's) in. The pairs are matched as the antonyms are (``swapped_pair``)."""
+    swapped = swapped_pair(_RELATION_PAIRS, claim, evidence)
+    if swapped is None:
+        return []
+    return [Problem("contradicted", f"relation changed: the claim says '{swapped[0]}', the evidence '{swapped[1]}'")]
 
 
 def changed_relations(claim: str, evidence: str, mine: Profile, theirs: Profile, index: Index) -> list[Problem]:

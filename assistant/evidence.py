@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer_types import AnswerType, answer_type, fits
 from assistant.citations import cited_sentences, drop_unfinished, is_refusal, is_statement
-from assistant.claims_checks import profile, relation_problems
+from assistant.claims_checks import profile
+from assistant.claims_relations import relation_problems
 from assistant.injection import addresses_ai, as_data
 from assistant.judge import Grounder
 from assistant.prompts import load_prompt

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.claims_relations import tokens
+from assistant.claims_checks import ANTONYMS, profile, stem, swapped_pair
+from assistant.claims_relations import RELATION_SWAPS, relation_problems, tokens
 from assistant.grounding import GroundingChecker, Thresholds
 from assistant.providers import MiniLMEmbeddings
 from assistant.schemas import SourceText
@@ -270,3 +271,27 @@ def test_a_bad_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_cited_seed_sentence_is_verbatim() -> None:
     assert SEED_FIRST in SEED.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("claim", "evidence", "said"), [
+    ("Smith set a record in 2010.", "Smith made his debut in 2010.", ("record", "debut")),
+    ("The actor won the award.", "The actor was nominated for the award.", ("win", "nominat")),
+    ("The phone was announced in June.", "The phone was released in June.", ("announc", "releas")),
+])
+def test_a_relation_swapped_for_another_is_named_both_ways(claim: str, evidence: str, said: tuple[str, str]) -> None:
+    problems = relation_problems(profile(claim), profile(evidence))
+    assert [(p.label, p.reason) for p in problems] == [
+        ("contradicted", f"relation changed: the claim says '{said[0]}', the evidence '{said[1]}'")]
+
+
+def test_relations_and_antonyms_share_one_pair_loop() -> None:
+    """A pair fires only when each text has its own word and lacks the other's; the first pair in order wins."""
+    pairs = [(stem(a), stem(b)) for a, b in RELATION_SWAPS]
+    debut, record = profile("He made his debut."), profile("He set a record.")
+    assert swapped_pair(pairs, record, debut) == ("record", "debut")
+    assert swapped_pair(pairs, debut, record) == ("debut", "record")
+    assert swapped_pair(pairs, profile("A debut and a record."), debut) is None  # the claim keeps the evidence's word
+    assert swapped_pair(pairs, profile("He made his debut, then set a record."), profile("Nothing here.")) is None
+    antonyms = [(stem(a), stem(b)) for a, b in ANTONYMS]
+    assert swapped_pair(antonyms, profile("Prices rose and sales fell."), profile("Prices fell; sales dropped.")) == (
+        "rise", "drop")
