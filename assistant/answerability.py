@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.dates import MONTH_NAME, WEEKDAY, YEAR
 from assistant.sentences import STOPWORDS, content_words
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -30,9 +31,7 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _DATE = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|thursday|friday|saturday|"
-    r"sunday|today|yesterday|tomorrow|tonight|morning|evening|night|week|month|year|(1[89]|20)\d\d)\b",
+    rf"\b(?:{MONTH_NAME}|{WEEKDAY}|today|yesterday|tomorrow|tonight|morning|evening|night|week|month|year|{YEAR})\b",
     re.IGNORECASE,
 )
 _LOCATIVE = frozenset("in at near inside outside across into from around throughout toward towards".split())

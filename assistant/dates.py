@@ -31,6 +31,8 @@ MONTH_NUMBERS: dict[str, int] = {
 }
 """Every month name and abbreviation dateutil reads, in lower case, with its number ("sept": 9)."""
 MONTH_WORDS = frozenset(MONTH_NUMBERS)
+MONTH_NAMES = frozenset(names[-1].lower() for names in parserinfo.MONTHS)
+"""The months' full names in lower case, without the abbreviations."""
 WEEKDAY_NUMBERS: dict[str, int] = {names[-1].lower(): number for number, names in enumerate(parserinfo.WEEKDAYS)}
 """The weekdays' full names in lower case ("mon" is too often not a day), Monday 0, as dateutil counts them."""
 WEEKDAY_WORDS = frozenset(WEEKDAY_NUMBERS)

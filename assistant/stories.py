@@ -19,6 +19,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.claims_checks import Item, items_match, profile
+from assistant.dates import MONTH_NAMES, WEEKDAY_WORDS
 from assistant.schemas import RetrievedChunk
 from assistant.sentences import STOPWORDS, content_words, sentence_spans
 
@@ -257,11 +258,9 @@ def mentions(text: str, value: str) -> bool:
 
 # -- the figure guard: a value another source contradicts is never stated as fact ---------------------------------
 
-_MONTHS = "january february march april may june july august september october november december"
-_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
 _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
                  "thousand million billion first second third fourth fifth sixth seventh eighth ninth tenth")
-_VALUE_WORDS = frozenset(f"{_MONTHS} {_DAYS} {_NUMBER_WORDS}".split())
+_VALUE_WORDS = MONTH_NAMES | WEEKDAY_WORDS | frozenset(_NUMBER_WORDS.split())
 
 
 def _value_tokens(words: Sequence[str]) -> set[str]:

@@ -15,6 +15,7 @@ from assistant.dates import (
     CAPITALISED_MONTH,
     CAPITALISED_WEEKDAY,
     MONTH,
+    MONTH_NAMES,
     MONTH_NUMBERS,
     MONTH_PREFIX,
     WEEKDAY,
@@ -32,6 +33,7 @@ def test_every_month_name_is_one_dateutil_reads_as_that_month() -> None:
     assert len(MONTH_NUMBERS) == 24 and MONTH_NUMBERS["sept"] == 9 and MONTH_NUMBERS["may"] == 5
     assert all(info.month(name) == number for name, number in MONTH_NUMBERS.items())
     assert all(info.weekday(name) == number for name, number in WEEKDAY_NUMBERS.items())
+    assert len(MONTH_NAMES) == 12 and {"september", "may"} <= MONTH_NAMES and "sept" not in MONTH_NAMES
     assert sorted(WEEKDAY_NUMBERS, key=WEEKDAY_NUMBERS.__getitem__)[:2] == ["monday", "tuesday"]
 
 
