@@ -6,7 +6,9 @@ event, a future event told as done, a role given to another person, agent and pa
 evidence replaced by one taken from another sentence. Each check here is a narrow heuristic over the word order
 of the claim and of its aligned evidence (no parser: a 2-core machine, and the checker must stay at a few ms a
 claim); each fires only on a pattern that a faithful paraphrase rarely produces, because a false alarm on a
-faithful paraphrase costs as much as a missed error.
+faithful paraphrase costs as much as a missed error. ``relation_problems`` is the one check that needs no word
+order: a relation word of the evidence swapped for a different relation ("record" for "debut"), found by the loop
+the antonym check uses.
 """
 
 from __future__ import annotations
