@@ -43,7 +43,7 @@ MONTH = rf"{MONTH_NAME}\.?"
 """A month with its abbreviation's dot ("Sept."), in lower case, for ``re.IGNORECASE`` patterns."""
 CAPITALISED_MONTH = _alternation(w.capitalize() for w in MONTH_WORDS) + r"\.?"
 """A month as English writes it ("March", "Sept."), for case-sensitive patterns: "may" and "march" are verbs."""
-MONTH_PREFIX = _alternation(sorted({w[:3] for w in MONTH_WORDS})) + r"[a-z]*\.?"
+MONTH_PREFIX = _alternation({w[:3] for w in MONTH_WORDS}) + r"[a-z]*\.?"
 """Any word opening with a month's first three letters: a loose cue, for a yes-or-no search only."""
 WEEKDAY = _alternation(WEEKDAY_WORDS)
 """A weekday's full name in lower case, for ``re.IGNORECASE`` patterns."""
