@@ -33,7 +33,7 @@ from assistant.citations import cited_sentences, drop_unfinished, is_refusal, is
 from assistant.claims_checks import profile, relation_problems
 from assistant.injection import addresses_ai, as_data
 from assistant.judge import Grounder
-from assistant.prompts import load_prompt
+from assistant.prompts import Prompt, load_prompt
 from assistant.providers import ChatBackend
 from assistant.schemas import Citation, Claim, Evidence, Label, RetrievedChunk, SourceText
 from assistant.sentences import STOPWORDS, content_words, sentence_spans
@@ -210,9 +210,12 @@ def condense(
     return check_draft(raw, evidence, checker=checker, max_sentences=max_sentences)
 
 
-def draft_messages(evidence: Sequence[EvidenceSentence], *, task: str) -> list[BaseMessage]:
-    """The condense prompt exactly as the model receives it."""
-    return load_prompt("condense").render(evidence=_numbered(evidence), task=" ".join(task.split()))
+def draft_messages(
+    evidence: Sequence[EvidenceSentence], *, task: str, prompt: Prompt | None = None
+) -> list[BaseMessage]:
+    """The condense prompt exactly as the model receives it (``prompt``: the condense prompt, already loaded)."""
+    prompt = prompt or load_prompt("condense")
+    return prompt.render(evidence=_numbered(evidence), task=" ".join(task.split()))
 
 
 def fit_to_window(
@@ -225,8 +228,9 @@ def fit_to_window(
     """
     kept = list(evidence)
     budget = chat.context_window - max_tokens - WINDOW_MARGIN
+    prompt = load_prompt("condense")  # once per call, not once per sentence dropped
     while kept:
-        messages = draft_messages(kept, task=task)
+        messages = draft_messages(kept, task=task, prompt=prompt)
         if sum(chat.count_tokens(str(m.content)) + MESSAGE_OVERHEAD for m in messages) <= budget:
             break
         kept.pop()
