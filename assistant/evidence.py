@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -142,6 +143,7 @@ def select_evidence(
     return [c for c in scored if c.score >= floor][:limit]
 
 
+@lru_cache(maxsize=4096)  # selection weighs each sentence by it, and the answer scorer asks again
 def keyword_overlap(question: str, sentence: str) -> float:
     """Share of the question's content words (crudely stemmed) found in the sentence."""
     wanted = list(dict.fromkeys(content_words(question)))
