@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from assistant.answer_candidates import (
     anchored,
@@ -208,12 +208,25 @@ def states(candidate: str, text: str, *, dated: bool = False) -> bool:
     low = " ".join(candidate.lower().split())
     words = [w for w in re.findall(r"[\w'’-]+", low) if len(w) >= 3 and w not in STOPWORDS]
     if not words or not candidate[:1].isupper():
-        return low in " ".join(text.lower().split())
+        return low in _folded(text)
     return _names_match(words, text)
 
 
 def _names_match(words: Sequence[str], text: str) -> bool:
     """At least half of a name's words are in ``text``, in any order, a word matching by its first five letters
     ("Liu Yifei" is "Yifei Liu"; "Justin Kurze" is "Justin Kurzel")."""
-    have = {w[:5] for w in re.findall(r"[\w'’-]+", text.lower())}
+    have = _prefixes(text)
     return sum(w[:5] in have for w in words) * 2 >= len(words)
+
+
+# Support asks each retrieved chunk about every candidate of every sentence: the chunk's side is read once.
+@lru_cache(maxsize=1024)
+def _folded(text: str) -> str:
+    """``text`` in lower case, its spacing made single."""
+    return " ".join(text.lower().split())
+
+
+@lru_cache(maxsize=1024)
+def _prefixes(text: str) -> frozenset[str]:
+    """The first five letters of each word of ``text``, lower-cased."""
+    return frozenset(w[:5] for w in re.findall(r"[\w'’-]+", text.lower()))
