@@ -26,26 +26,22 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.answer_candidates import (
-    anchored,
-    candidates,
-    constraint_conflict,
-    cue_distance,
-    date_key,
-    dates_in,
-    relation_coverage,
-    same_date,
-)
-from assistant.answer_types import answer_type, unfit_reason
-from assistant.answerability import answers_question
+from assistant.answer_candidates import date_key
+from assistant.answer_facts import BEARING_SHARE as BEARING_SHARE
+from assistant.answer_facts import RELATION_FLOOR as RELATION_FLOOR
+from assistant.answer_facts import PoolFacts, SentenceFacts
+from assistant.answer_facts import answer_spans as answer_spans
+from assistant.answer_facts import bearing_articles as bearing_articles
+from assistant.answer_facts import fit_problem as fit_problem
+from assistant.answer_facts import states as states
+from assistant.answer_facts import support_of as support_of
+from assistant.answer_types import answer_type
 from assistant.errors import ConfigError
-from assistant.evidence import EvidenceSentence, keyword_overlap
-from assistant.sentences import STOPWORDS, content_words
+from assistant.evidence import EvidenceSentence
+from assistant.sentences import content_words
 
 _UNIT = re.compile(r"[$€£¥%]|\b(?:percent|per cent|million|billion|trillion|thousand|bn)\b", re.IGNORECASE)
 SCORER_FILE = Path(__file__).resolve().parent / "data" / "answer_scorer.json"
-BEARING_SHARE = 0.6  # the share of the best selection score at which an article bears on the question
-RELATION_FLOOR = 0.5  # share of the question's relation words below which a sentence "lacks the relation"
 FEATURES: tuple[str, ...] = (
     "cosine",  # MiniLM cosine of question and sentence
     "overlap",  # share of the question's content words in the sentence
@@ -144,89 +140,42 @@ def load_scorer(path: Path = SCORER_FILE) -> ScorerModel:
 
 def feature_matrix(question: str, pool: Sequence[EvidenceSentence]) -> np.ndarray:
     """One row of ``FEATURES`` per sentence of ``pool``."""
-    rarity = _rarity(question, pool)
-    kind = answer_type(question)
-    articles = len(bearing_articles(pool))
-    best = max((e.cosine for e in pool), default=0.0)
-    rows = [_row(question, sentence, pool, rarity=rarity, typed=kind not in ("reason", "other"),
-                 several=articles > 1, best_cosine=best) for sentence in pool]
-    return np.asarray(rows, dtype=np.float64).reshape(len(pool), len(FEATURES))
+    return feature_rows(PoolFacts(question, pool))
 
 
-def bearing_articles(pool: Sequence[EvidenceSentence], *, share: float = BEARING_SHARE) -> set[str]:
-    """The articles with a sentence scoring at least ``share`` of the best selection score: the ones that bear on the
-    question. Other articles of the store that retrieval also returned (another story) do not make a question
-    one of several sources, whose answer other articles should repeat."""
-    top = max((e.score for e in pool), default=0.0)
-    return {e.chunk.article_id for e in pool if e.score >= top * share}
+def feature_rows(facts: PoolFacts) -> np.ndarray:
+    """One row of ``FEATURES`` per sentence of the pool ``facts`` reads (its records filled on the way, for the
+    choice to read after)."""
+    rarity = _rarity(facts)
+    best = max((e.cosine for e in facts.pool), default=0.0)
+    several = len(facts.bearing) > 1
+    rows = [_row(sentence, rarity=rarity, several=several, best_cosine=best) for sentence in facts.sentences]
+    return np.asarray(rows, dtype=np.float64).reshape(len(facts.sentences), len(FEATURES))
 
 
-def _row(question: str, sentence: EvidenceSentence, pool: Sequence[EvidenceSentence], *, rarity: dict[str, float],
-         typed: bool, several: bool, best_cosine: float) -> list[float]:
-    found = answer_spans(question, sentence.text)
-    near = [c for c in found if not typed or anchored(question, sentence.text, c)]
-    support = max((support_of(c, pool, dated=answer_type(question) == "date") for c in near or found), default=0)
+def _row(sentence: SentenceFacts, *, rarity: dict[str, float], several: bool, best_cosine: float) -> list[float]:
+    facts, evidence = sentence.facts, sentence.sentence
+    found = sentence.spans
+    near = sentence.near
+    support = max((facts.support(c) for c in near or found), default=0)
     return [
-        sentence.cosine,
-        keyword_overlap(question, sentence.text),
-        _rare_overlap(sentence.text, rarity),
-        keyword_overlap(question, sentence.chunk.text),
-        relation_coverage(question, sentence.text),
-        float(bool(constraint_conflict(question, sentence.text, sentence.chunk.text))),
-        float(bool(fit_problem(question, sentence))),
+        evidence.cosine,
+        sentence.overlap,
+        _rare_overlap(sentence.words, rarity),
+        facts.passage_overlap(evidence.chunk),
+        sentence.relation,
+        float(bool(sentence.conflict)),
+        float(bool(sentence.fit_problem)),
         float(bool(found)),
         float(bool(near)),
         min(max(support - 1, 0), 3) / 3 if several else math.nan,  # one article: support cannot count
-        1.0 / sentence.n,
-        float(typed),
-        sentence.cosine - best_cosine,
-        float(any(_precise(question, c) for c in near or found)) if answer_type(question) in ("date", "count")
+        1.0 / evidence.n,
+        float(facts.typed),
+        evidence.cosine - best_cosine,
+        float(any(_precise(facts.question, c) for c in near or found)) if facts.kind in ("date", "count")
         else 1.0,
-        max((1.0 / (1 + d) for c in found if (d := cue_distance(question, sentence.text, c)) is not None),
-            default=0.0),
+        max((1.0 / (1 + d) for d in sentence.distances if d is not None), default=0.0),
     ]
-
-
-def answer_spans(question: str, sentence: str) -> list[str]:
-    """The candidates of the kind ``question`` asks for in ``sentence`` (the sentence itself for untyped ones)."""
-    return candidates(answer_type(question), question, sentence)
-
-
-def fit_problem(question: str, sentence: EvidenceSentence) -> str:
-    """Why ``sentence`` does not give what ``question`` asks for (kind of fact, relation, passage on topic); empty
-    when it may."""
-    if relation_coverage(question, sentence.text) < RELATION_FLOOR:
-        return "the sources do not say this of what the question asks about"
-    return (answers_question(question, sentence.text, min_coverage=0.0).reason
-            or answers_question(question, sentence.chunk.text).reason
-            or unfit_reason(question, sentence.text, numbers=False))
-
-
-def support_of(candidate: str, pool: Sequence[EvidenceSentence], *, dated: bool = False) -> int:
-    """How many retrieved articles state ``candidate`` (in any of their evidence chunks); dates match in any
-    spelling ("Oct. 27, 2017", "27 October 2017")."""
-    chunks = {e.chunk.chunk_id: e.chunk for e in pool}.values()
-    return len({c.article_id for c in chunks if states(candidate, c.text, dated=dated)})
-
-
-def states(candidate: str, text: str, *, dated: bool = False) -> bool:
-    """``text`` states ``candidate`` in some spelling: a date as any date that does not disagree with it, a name
-    by half its words in any order (see ``_names_match``), anything else as written (case and spacing aside)."""
-    key = date_key(candidate) if dated else None
-    if key is not None:
-        return any(same_date(key, k) for k in dates_in(text))
-    low = " ".join(candidate.lower().split())
-    words = [w for w in re.findall(r"[\w'’-]+", low) if len(w) >= 3 and w not in STOPWORDS]
-    if not words or not candidate[:1].isupper():
-        return low in " ".join(text.lower().split())
-    return _names_match(words, text)
-
-
-def _names_match(words: Sequence[str], text: str) -> bool:
-    """At least half of a name's words are in ``text``, in any order, a word matching by its first five letters
-    ("Liu Yifei" is "Yifei Liu"; "Justin Kurze" is "Justin Kurzel")."""
-    have = {w[:5] for w in re.findall(r"[\w'’-]+", text.lower())}
-    return sum(w[:5] in have for w in words) * 2 >= len(words)
 
 
 def _precise(question: str, candidate: str) -> bool:
@@ -240,40 +189,41 @@ def _precise(question: str, candidate: str) -> bool:
     return key is not None and key[2] is not None
 
 
-def _rarity(question: str, pool: Sequence[EvidenceSentence]) -> dict[str, float]:
+def _rarity(facts: PoolFacts) -> dict[str, float]:
     """Each content word of the question, weighted by how few retrieved sentences hold it (smoothed IDF): the
     words every on-topic snippet repeats tell sentences apart less than a year or an edition does."""
-    words = list(dict.fromkeys(content_words(question)))
-    bags = [set(content_words(e.text)) for e in pool]
+    words = list(dict.fromkeys(content_words(facts.question)))
+    bags = [sentence.words for sentence in facts.sentences]
     return {w: math.log((1 + len(bags)) / (1 + sum(w in b for b in bags))) + 1.0 for w in words}
 
 
-def _rare_overlap(sentence: str, rarity: dict[str, float]) -> float:
+def _rare_overlap(have: set[str], rarity: dict[str, float]) -> float:
     total = sum(rarity.values())
     if not total:
         return 0.0
-    have = set(content_words(sentence))
     return sum(weight for word, weight in rarity.items() if word in have) / total
-
 
 
 def voted(question: str, pool: Sequence[EvidenceSentence], probabilities: np.ndarray,
           eligible: Sequence[int]) -> dict[int, float]:
+    """``votes`` on a pool read afresh."""
+    return votes(PoolFacts(question, pool), probabilities, eligible)
+
+
+def votes(facts: PoolFacts, probabilities: np.ndarray, eligible: Sequence[int]) -> dict[int, float]:
     """For each eligible sentence, the chance that its candidate is right given every article stating it: one
     minus the product, over those articles, of one minus the best probability among their eligible sentences that
     state it (noisy-or). One source stating a fact loosely stays weak; three loosely agreeing sources add up.
     Untyped questions have no candidate to agree on: a sentence keeps its own probability."""
-    if answer_type(question) in ("reason", "other"):
+    if not facts.typed:
         return {i: float(probabilities[i]) for i in eligible}
-    dated = answer_type(question) == "date"
     out = {}
     for i in eligible:
-        spans = answer_spans(question, pool[i].text)
-        lead = next((c for c in spans if anchored(question, pool[i].text, c)), spans[0])
+        lead = facts.sentences[i].lead
         best: dict[str, float] = {}
         for j in eligible:
-            if j == i or states(lead, pool[j].text, dated=dated):
-                article = pool[j].chunk.article_id
+            if j == i or facts.states(lead, j):
+                article = facts.pool[j].chunk.article_id
                 best[article] = max(best.get(article, 0.0), float(probabilities[j]))
         out[i] = 1.0 - math.prod(1.0 - p for p in best.values())
     return out

@@ -20,17 +20,9 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.answer_candidates import anchored, candidates, constraint_conflict
-from assistant.answer_scorer import (
-    ScorerModel,
-    answer_spans,
-    bearing_articles,
-    feature_matrix,
-    fit_problem,
-    load_scorer,
-    support_of,
-    voted,
-)
+from assistant.answer_candidates import candidates
+from assistant.answer_facts import PoolFacts
+from assistant.answer_scorer import ScorerModel, feature_rows, load_scorer, votes
 from assistant.answer_types import KIND_NAMES, answer_type, unfit_reason
 from assistant.answerability import answers_question
 from assistant.evidence import (
@@ -40,7 +32,6 @@ from assistant.evidence import (
     Weights,
     check_draft,
     fit_to_window,
-    keyword_overlap,
     select_evidence,
     verbatim,
     write_draft,
@@ -180,77 +171,55 @@ def choose_answer(question: str, pool: Sequence[EvidenceSentence], *, scorer: Sc
     if not pool:
         return Choice(None, "no sentence of the sources bears on the question")
     model = scorer or load_scorer()
-    kind = answer_type(question)
-    eligible = [i for i, sentence in enumerate(pool) if _eligible(question, sentence.text)]
+    facts = PoolFacts(question, pool)
+    eligible = [i for i, sentence in enumerate(facts.sentences) if sentence.eligible]
     if not eligible:
-        return Choice(None, f"no {KIND_NAMES[kind]} in the sources that the question does not already name")
-    probabilities = model.probabilities(feature_matrix(question, pool))
-    if len(bearing_articles(pool)) == 1:
-        return _one_article(question, pool, eligible, probabilities)
-    chances = voted(question, pool, probabilities, eligible) if model.vote else {
-        i: float(probabilities[i]) for i in eligible}
+        return Choice(None, f"no {KIND_NAMES[facts.kind]} in the sources that the question does not already name")
+    probabilities = model.probabilities(feature_rows(facts))
+    if len(facts.bearing) == 1:
+        return _one_article(facts, eligible, probabilities)
+    chances = votes(facts, probabilities, eligible) if model.vote else {i: float(probabilities[i]) for i in eligible}
     best = max(eligible, key=lambda i: (chances[i], float(probabilities[i]), pool[i].score))
     chance = round(chances[best], 4)
     if chance >= model.threshold:
         return Choice(pool[best], probability=chance)
-    alone = len({pool[i].chunk.article_id for i in eligible} & bearing_articles(pool)) <= 1
-    tight = _tight(question, pool, eligible, probabilities, model.tight_overlap) if alone else None
+    alone = len({pool[i].chunk.article_id for i in eligible} & facts.bearing) <= 1
+    tight = _tight(facts, eligible, probabilities, model.tight_overlap) if alone else None
     if tight is not None:
         return Choice(pool[tight], probability=round(float(probabilities[tight]), 4))
-    return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(question, pool, best)}; "
+    return Choice(None, f"no sentence of the sources clearly answers it ({_weakness(facts, best)}; "
                         f"score {chance:.2f} < {model.threshold:.2f})", chance)
 
 
-def _tight(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int], probabilities: np.ndarray,
-           overlap: float | None) -> int | None:
+def _tight(facts: PoolFacts, eligible: Sequence[int], probabilities: np.ndarray, overlap: float | None) -> int | None:
     """The best-scored sentence that says all the question asks (``overlap`` of its content words) and passes the
     rules: one source stating a fact plainly is normal in news. The caller asks only where no other article bearing
     on the question offers an answer (a related story that does not say is no rival)."""
     if overlap is None:
         return None
-    tight = [i for i in eligible if keyword_overlap(question, pool[i].text) >= overlap
-             and not _rule_problem(question, pool[i])]
+    tight = [i for i in eligible if facts.sentences[i].overlap >= overlap and not facts.sentences[i].rule_problem]
     return max(tight, key=lambda i: float(probabilities[i]), default=None)
 
 
-def _one_article(question: str, pool: Sequence[EvidenceSentence], eligible: Sequence[int],
-                 probabilities: np.ndarray) -> Choice:
+def _one_article(facts: PoolFacts, eligible: Sequence[int], probabilities: np.ndarray) -> Choice:
     """The best-scored sentence among those the rules let answer; none, with the first rule broken, otherwise."""
-    reasons = {i: _rule_problem(question, pool[i]) for i in eligible}
-    passing = [i for i in eligible if not reasons[i]]
+    passing = [i for i in eligible if not facts.sentences[i].rule_problem]
     if not passing:
-        return Choice(None, reasons[eligible[0]])
+        return Choice(None, facts.sentences[eligible[0]].rule_problem)
+    pool = facts.pool
     best = max(passing, key=lambda i: (float(probabilities[i]), pool[i].score))
     return Choice(pool[best], probability=round(float(probabilities[best]), 4))
 
 
-def _rule_problem(question: str, sentence: EvidenceSentence) -> str:
-    """Why the rules say ``sentence`` does not answer ``question``; empty when it may."""
-    problem = fit_problem(question, sentence) or constraint_conflict(question, sentence.text, sentence.chunk.text)
-    if problem or answer_type(question) in ("reason", "other"):
-        return problem
-    if not any(anchored(question, sentence.text, c) for c in answer_spans(question, sentence.text)):
-        return f"no {KIND_NAMES[answer_type(question)]} beside what the question asks in the sources"
-    return ""
-
-
-def _weakness(question: str, pool: Sequence[EvidenceSentence], best: int) -> str:
+def _weakness(facts: PoolFacts, best: int) -> str:
     """What the best sentence lacks, in words: the rule it breaks, or that no other source states its answer."""
-    problem = fit_problem(question, pool[best])
-    if problem:
-        return problem
-    spans = answer_spans(question, pool[best].text)
-    several = len(bearing_articles(pool)) > 1
-    if several and spans and support_of(spans[0], pool, dated=answer_type(question) == "date") < 2:
+    sentence = facts.sentences[best]
+    if sentence.fit_problem:
+        return sentence.fit_problem
+    spans = sentence.spans
+    if len(facts.bearing) > 1 and spans and facts.support(spans[0]) < 2:
         return f"only one source says it, and loosely: {spans[0]}"
     return "it fits the question loosely"
-
-
-def _eligible(question: str, sentence: str) -> bool:
-    """Not a question itself, holding a candidate of the kind asked (any sentence, for untyped questions), where
-    the question's form asks for it."""
-    return (not sentence.rstrip().endswith("?") and bool(answer_spans(question, sentence))
-            and answers_question(question, sentence, min_coverage=0.0).ok)
 
 
 def _fits(question: str, text: str) -> bool:

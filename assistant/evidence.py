@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -34,7 +35,7 @@ from assistant.claims_checks import profile
 from assistant.claims_relations import relation_problems
 from assistant.injection import addresses_ai, as_data
 from assistant.judge import Grounder
-from assistant.prompts import load_prompt
+from assistant.prompts import Prompt, load_prompt
 from assistant.providers import ChatBackend
 from assistant.schemas import Citation, Claim, Evidence, Label, RetrievedChunk, SourceText
 from assistant.sentences import STOPWORDS, content_words, sentence_spans
@@ -143,6 +144,7 @@ def select_evidence(
     return [c for c in scored if c.score >= floor][:limit]
 
 
+@lru_cache(maxsize=4096)  # selection weighs each sentence by it, and the answer scorer asks again
 def keyword_overlap(question: str, sentence: str) -> float:
     """Share of the question's content words (crudely stemmed) found in the sentence."""
     wanted = list(dict.fromkeys(content_words(question)))
@@ -211,9 +213,12 @@ def condense(
     return check_draft(raw, evidence, checker=checker, max_sentences=max_sentences)
 
 
-def draft_messages(evidence: Sequence[EvidenceSentence], *, task: str) -> list[BaseMessage]:
-    """The condense prompt exactly as the model receives it."""
-    return load_prompt("condense").render(evidence=_numbered(evidence), task=" ".join(task.split()))
+def draft_messages(
+    evidence: Sequence[EvidenceSentence], *, task: str, prompt: Prompt | None = None
+) -> list[BaseMessage]:
+    """The condense prompt exactly as the model receives it (``prompt``: the condense prompt, already loaded)."""
+    prompt = prompt or load_prompt("condense")
+    return prompt.render(evidence=_numbered(evidence), task=" ".join(task.split()))
 
 
 def fit_to_window(
@@ -226,8 +231,9 @@ def fit_to_window(
     """
     kept = list(evidence)
     budget = chat.context_window - max_tokens - WINDOW_MARGIN
+    prompt = load_prompt("condense")  # once per call, not once per sentence dropped
     while kept:
-        messages = draft_messages(kept, task=task)
+        messages = draft_messages(kept, task=task, prompt=prompt)
         if sum(chat.count_tokens(str(m.content)) + MESSAGE_OVERHEAD for m in messages) <= budget:
             break
         kept.pop()

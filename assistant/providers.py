@@ -11,6 +11,7 @@ import importlib.util
 import os
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ TokenCounter = Callable[[str], int]
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIMENSION = 384
 MINILM_MAX_TOKENS = 256
+QUERY_VECTORS_KEPT = 64  # recent questions whose MiniLM vectors are kept (a few KB each)
 SMOLLM2_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF)"
 _OPENAI_EMBEDDING_DIMENSIONS = {
     "text-embedding-3-small": 1536,
@@ -349,6 +351,8 @@ class MiniLMEmbeddings(Embeddings):
         self.threads = threads
         self._model: BertModel | None = None
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     def model(self) -> BertModel:
         """Load the model once (a few seconds)."""
@@ -402,8 +406,19 @@ class MiniLMEmbeddings(Embeddings):
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a question."""
-        return self.embed_documents([text])[0]
+        """Embed a question. The last few are kept: retrieval and then evidence selection embed the same question,
+        and the vector is the same (one text, one batch of one) however often it is computed."""
+        with self._queries_lock:
+            kept = self._queries.get(text)
+            if kept is not None:
+                self._queries.move_to_end(text)
+                return list(kept)
+        vector = self.embed_documents([text])[0]
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_VECTORS_KEPT:
+                self._queries.popitem(last=False)
+        return list(vector)
 
     def pooled_sentences(
         self, texts: list[str], spans: list[list[tuple[int, int]]]

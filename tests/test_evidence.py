@@ -25,6 +25,7 @@ from assistant.evidence import (
 )
 from assistant.fakes import HashingEmbeddings
 from assistant.grounding import GroundingChecker
+from assistant.prompts import Prompt
 from assistant.providers import ChatBackend
 from assistant.schemas import RetrievedChunk
 from assistant.settings import Settings
@@ -334,3 +335,22 @@ def test_evidence_is_fitted_to_the_window_by_the_prompt_that_is_sent() -> None:
     assert fit_to_window(picked, task=task, chat=small, max_tokens=96) == (picked[:1], len(picked) - 1)
     tiny = ChatBackend(roomy.model, "scripted", window - 1, tokens.count_tokens)
     assert fit_to_window(picked, task=task, chat=tiny, max_tokens=96) == ([], len(picked))
+
+
+def test_fitting_to_the_window_loads_the_prompt_once_however_many_sentences_it_drops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import assistant.evidence as evidence_module
+
+    loads: list[str] = []
+    real = evidence_module.load_prompt
+
+    def counted(name: str) -> Prompt:
+        loads.append(name)
+        return real(name)
+
+    monkeypatch.setattr(evidence_module, "load_prompt", counted)
+    picked = split_evidence(CHUNKS)[:3]
+    tiny = ChatBackend(_chat().model, "scripted", 8, tokens.count_tokens)  # nothing fits: every sentence dropped
+    assert fit_to_window(picked, task="Answer the question: x", chat=tiny, max_tokens=96) == ([], len(picked))
+    assert loads == ["condense"]
