@@ -10,7 +10,9 @@ comparable length (a roundup that quotes a whole wire story is not a copy of it)
 Signatures are compared with every stored one in one numpy pass: exact for the thousands of
 articles a local store holds, where an LSH index would trade recall for speed it does not need.
 The store keeps the signatures in a file beside its keyword index (``CopyIndex.save``/``load``) and
-updates them with every write, so checking a new article never reads or re-hashes the stored ones.
+updates them with every write while copy detection is on, so checking a new article never reads or re-hashes
+the stored ones. A new article's signature is computed once (``signature``) and handed on: to the checks, to the
+waiting batch, and to the store's update after the write.
 ``bench/copies.py`` chooses the threshold and shingle size on a development split and reports
 precision and recall on a held-out split, against MiniLM similarity.
 """
@@ -22,7 +24,6 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -62,23 +63,22 @@ def shingles(text: str, size: int = DEFAULT_SHINGLE) -> set[bytes]:
 
 @dataclass(frozen=True)
 class Signature:
-    """A text's MinHash values and its exact shingle count (needed to turn Jaccard into containment)."""
+    """A text's MinHash values and its exact shingle count (needed to turn Jaccard into containment), with the
+    shingle size they were made with and the figures the text states (``CopyIndex.find`` compares them)."""
 
     values: np.ndarray
     size: int
+    shingle: int = DEFAULT_SHINGLE
+    figures: frozenset[str] = frozenset()
 
 
-@lru_cache(maxsize=256)
 def signature(text: str, *, size: int = DEFAULT_SHINGLE) -> Signature:
-    """The MinHash signature of a text's shingles.
-
-    Cached: ingestion asks for the same article's signature up to three times (the waiting batch's
-    check, the store's check, the store's update after the write), and MinHash is the costly part.
-    """
+    """The MinHash signature of a text's shingles (the costly part of a copy check: compute it once per text)."""
     grams = shingles(text, size)
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
     minhash.update_batch(list(grams))
-    return Signature(values=np.asarray(minhash.hashvalues, dtype=np.uint64), size=len(grams))
+    return Signature(values=np.asarray(minhash.hashvalues, dtype=np.uint64), size=len(grams), shingle=size,
+                     figures=numbers(text))
 
 
 def containment(jaccard: float, size_a: int, size_b: int) -> float:
@@ -132,15 +132,25 @@ class CopyIndex:
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._ids
 
-    def add(self, article_id: str, text: str) -> None:
-        """Remember a stored article (a second add of the same id replaces the first)."""
+    def add(self, article_id: str, text: str | Signature) -> None:
+        """Remember a stored article by its text or its ``signature`` (a second add of the same id replaces the
+        first)."""
+        sig = self.signature_of(text)
         self.remove(article_id)
-        sig = signature(text, size=self.shingle)
         self._ids.append(article_id)
         self._values.append(sig.values)
         self._sizes.append(sig.size)
-        self._numbers.append(numbers(text))
+        self._numbers.append(sig.figures)
         self._matrix = None
+
+    def signature_of(self, text: str | Signature) -> Signature:
+        """``text``'s signature at this index's shingle size (a signature given is checked, not recomputed)."""
+        if isinstance(text, str):
+            return signature(text, size=self.shingle)
+        if text.shingle != self.shingle:
+            raise ValueError(f"a signature of {text.shingle}-word shingles cannot be compared with an index of "
+                             f"{self.shingle}-word ones; compute it with signature(text, size={self.shingle})")
+        return text
 
     def remove(self, article_id: str) -> None:
         """Forget an article that left the store."""
@@ -148,11 +158,11 @@ class CopyIndex:
             del self._ids[i], self._values[i], self._sizes[i], self._numbers[i]
             self._matrix = None
 
-    def scores(self, text: str) -> list[tuple[str, float]]:
-        """Every stored article with its copy score against ``text``, best first."""
+    def scores(self, text: str | Signature) -> list[tuple[str, float]]:
+        """Every stored article with its copy score against ``text`` (or its signature), best first."""
         if not self._ids:
             return []
-        sig = signature(text, size=self.shingle)
+        sig = self.signature_of(text)
         if not sig.size:
             return []
         if self._matrix is None:
@@ -167,19 +177,21 @@ class CopyIndex:
         order = np.argsort(-score, kind="stable")
         return [(self._ids[i], float(score[i])) for i in order]
 
-    def find(self, text: str, *, threshold: float | None = None) -> str | None:
-        """The stored article that ``text`` is a copy of, or None.
+    def find(self, text: str | Signature, *, threshold: float | None = None) -> str | None:
+        """The stored article that ``text`` (or its signature) is a copy of, or None.
 
         A near-copy that states a figure its original lacks (a changed death toll, another date) is not a
         copy: it is another account, stored in full so that a brief can show the disagreement.
         """
+        if not self._ids:
+            return None
         limit = self.threshold if threshold is None else threshold
-        figures = numbers(text)
+        sig = self.signature_of(text)
         position = {article_id: i for i, article_id in enumerate(self._ids)}
-        for article_id, score in self.scores(text):
+        for article_id, score in self.scores(sig):
             if score < limit:
                 return None
-            if figures <= self._numbers[position[article_id]]:
+            if sig.figures <= self._numbers[position[article_id]]:
                 return article_id
         return None
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from assistant.copies import CopyIndex
+from assistant.copies import CopyIndex, Signature
 from assistant.errors import StoreError
 from assistant.schemas import Article, Chunk, IngestReport
 from assistant.store import ArticleStore, EmbeddedBatch
@@ -115,6 +115,7 @@ class IngestBatch:
         self._deletions: list[str] = []
         self._outlets: list[tuple[str, Article]] = []  # copies of stories not yet written, recorded at ``flush``
         self._copies = CopyIndex()  # signatures of the waiting articles; the store's index has the written ones
+        self._signatures: dict[str, Signature] = {}  # the same, handed to the store with their batch
         self._embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
         self._flights: deque[_Flight] = deque()
@@ -131,17 +132,23 @@ class IngestBatch:
         """True when this article is waiting or being written (a second copy of it is unchanged)."""
         return article_id in self._articles or any(article_id in f.ids for f in self._flights)
 
-    def add(self, article: Article, chunks: Sequence[Chunk]) -> None:
-        """Queue a new article; a full batch goes to the threads."""
+    def add(self, article: Article, chunks: Sequence[Chunk], *, signature: Signature | None = None) -> None:
+        """Queue a new article; a full batch goes to the threads.
+
+        ``signature``: the article's copy signature (``assistant.copies.signature``), computed once by the caller's
+        check and reused by the later checks and the store's update; None when copy detection is off.
+        """
         self._articles[article.id] = (article, chunks)
-        self._copies.add(article.id, article.text)
+        if signature is not None:
+            self._copies.add(article.id, signature)
+            self._signatures[article.id] = signature
         self._report.new += 1
         if sum(len(c) for _, c in self._articles.values()) >= self._limit:
             self._submit()
             self._limit = min(2 * self._limit, _GROWTH * self._max_chunks)
 
-    def find_copy(self, text: str, *, threshold: float) -> str | None:
-        """The waiting or in-flight article that ``text`` copies, if any (see ``CopyIndex.find``)."""
+    def find_copy(self, text: str | Signature, *, threshold: float) -> str | None:
+        """The waiting or in-flight article that ``text`` (or its signature) copies, if any (``CopyIndex.find``)."""
         for index in (self._copies, *(f.copies for f in self._flights)):
             found = index.find(text, threshold=threshold)
             if found is not None:
@@ -184,7 +191,7 @@ class IngestBatch:
         for article_id in self._deletions:
             self._store.delete_article(article_id)
         self._deletions.clear()
-        self._store.save_copies()
+        self._store.save()  # once for the whole ingest: its writes and replacements
 
     def close(self, *, raise_errors: bool = True) -> None:
         """Wait for the threads; the first error is raised unless ``raise_errors`` is off (another is on its way)."""
@@ -205,16 +212,18 @@ class IngestBatch:
             return
         flight = _Flight(ids=set(self._articles), copies=self._copies)
         before = self._flights[-1].written if self._flights else None
-        embedded = self._embedder.submit(self._embed, list(self._articles.values()))
+        embedded = self._embedder.submit(self._embed, list(self._articles.values()), self._signatures)
         flight.written = self._writer.submit(self._write, embedded, before)
         self._flights.append(flight)
-        self._copies, self._articles = CopyIndex(), {}
+        self._copies, self._signatures, self._articles = CopyIndex(), {}, {}
 
-    def _embed(self, batch: list[tuple[Article, Sequence[Chunk]]]) -> EmbeddedBatch | None:
+    def _embed(
+        self, batch: list[tuple[Article, Sequence[Chunk]]], signatures: dict[str, Signature]
+    ) -> EmbeddedBatch | None:
         if self._failed.is_set():
             return None
-        try:
-            self._last = self._store.embed_articles(batch, reuse=self._last)  # its texts may not be written yet
+        try:  # the batch embedded last may not be written yet: its texts are reused, not embedded again
+            self._last = self._store.embed_articles(batch, reuse=self._last, signatures=signatures)
             return self._last
         except BaseException:
             self._failed.set()

@@ -23,6 +23,7 @@ from assistant.brief_schema import Brief, Provenance
 from assistant.briefs import BriefOptions, BriefTools, build_brief, fingerprint, now, package_version, prompt_hashes
 from assistant.chunking import chunk_article
 from assistant.citations import is_refusal
+from assistant.copies import Signature, signature
 from assistant.errors import ArticleError, AssistantError, InputError, PartialFileError, StoreError
 from assistant.examples import example_questions
 from assistant.fakes import NO_ANSWER
@@ -191,12 +192,10 @@ class Assistant:
                 if progress is not None:
                     progress(done, total, url)
 
-    def _find_copy(self, text: str, batch: IngestBatch, stale: set[str]) -> str | None:
-        """The stored or waiting article that ``text`` copies; None when copy detection is off or none qualifies."""
+    def _find_copy(self, sig: Signature, batch: IngestBatch, stale: set[str]) -> str | None:
+        """The stored or waiting article whose text the signature ``sig`` copies; None when none qualifies."""
         threshold = self.settings.copy_threshold
-        if threshold > 1:
-            return None
-        original = batch.find_copy(text, threshold=threshold) or self.store.find_copy(text, threshold=threshold)
+        original = batch.find_copy(sig, threshold=threshold) or self.store.find_copy(sig, threshold=threshold)
         return None if original is None or original in stale or batch.deleting(original) else original
 
     def _ingest_file(self, path: Path | str, articles: list[Article], batch: IngestBatch, report: IngestReport) -> None:
@@ -206,7 +205,9 @@ class Assistant:
             if article.id in known or batch.pending(article.id) or self.store.has_article(article.id):
                 report.unchanged += 1
                 continue
-            original = self._find_copy(article.text, batch, stale)
+            # One signature per new article, computed here: the checks, the batch and the store's update share it.
+            sig = signature(article.text) if self.settings.detects_copies() else None
+            original = self._find_copy(sig, batch, stale) if sig is not None else None
             if original is not None:
                 batch.add_outlet(original, article)  # now, or once the story it copies is written
                 continue
@@ -217,7 +218,7 @@ class Assistant:
                 overlap_tokens=self.settings.chunk_overlap_tokens,
                 max_tokens=self.embedding.max_tokens,
             )
-            batch.add(article, chunks)
+            batch.add(article, chunks, signature=sig)
         for article_id in stale:
             batch.delete(article_id)
 
@@ -369,6 +370,7 @@ class Assistant:
         removed = self.store.delete_article(article_id)
         if not removed:
             raise InputError(f"no stored article has the id {article_id!r}; refresh the library and pick again")
+        self.store.save()  # a lone delete is its own commit
         return removed
 
     def outlets(self) -> list[str]:

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         "above 1 turns copy detection off.",
     )
 
+    def detects_copies(self) -> bool:
+        """True unless ``copy_threshold`` is above 1: ingestion looks for syndicated copies, and the store keeps
+        their signatures up to date."""
+        return self.copy_threshold <= 1
+
     def resolved_llm(self) -> LLMName:
         """The chat backend to use: the explicit choice, else openai with a key, else local."""
         if self.llm is not None:

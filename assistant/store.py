@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -51,7 +51,7 @@ from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict
 
-from assistant.copies import CopyIndex, stored_texts
+from assistant.copies import CopyIndex, Signature, stored_texts
 from assistant.errors import EmbeddingMismatchError, StoreError, StoreLockedError, StoreVersionError
 from assistant.injection import screen
 from assistant.keyword import KeywordIndex, KeywordRow, write_atomic
@@ -153,11 +153,17 @@ from a loopback Chroma server (where vectors travel as JSON): measured at 100,00
 docs/benchmarks.md). Only the ratio matters: it picks the cheaper filtered path; at 10,000 chunks both are cheap."""
 
 
+def overfetch_size(left: int, total: int, k: int) -> int:
+    """Results an unfiltered search asks for so that about ``2k`` of them pass a filter that leaves ``left`` of
+    ``total`` chunks (never more than the store holds)."""
+    return min(total, math.ceil(_OVERFETCH * k * total / left))
+
+
 def pick_filter_path(left: int, total: int, k: int, *, server: bool = False) -> FilterPath:
     """``direct`` (score the ``left`` matching vectors) when reading them costs less than over-fetching."""
     if left <= 0 or total <= 0:
         return "direct"
-    fetch = min(total, math.ceil(_OVERFETCH * k * total / left))
+    fetch = overfetch_size(left, total, k)
     per_id = _SERVER_GET_MS_PER_ID if server else _GET_MS_PER_ID
     return "direct" if left * per_id <= fetch * _QUERY_MS_PER_RESULT else "overfetch"
 
@@ -184,6 +190,9 @@ class EmbeddedBatch:
 
     batch: list[tuple[Article, Sequence[Chunk]]]
     vectors: list[list[float]]
+    signatures: Mapping[str, Signature] = dataclasses.field(default_factory=dict)
+    """Copy signatures by article id where the caller computed them (``IngestBatch``): the store's update after
+    the write reuses them instead of hashing the texts again."""
 
     def by_hash(self) -> dict[str, list[float]]:
         """The vectors by chunk-text hash (the key ``_vectors`` reuses stored vectors by)."""
@@ -230,6 +239,9 @@ class ArticleStore:
         self._moved = False  # a check or a write saw the server move past the marker this process is in step with
         self._local_marker: str | None = None  # the server marker at which ``check_local_answers`` found the index
         self._local_checked = 0.0  # when that marker was last read again (``local_answers_in_step``)
+        self.copy_detection = True
+        """Keep the copy signatures up to date with every write (``Settings.detects_copies``); off, writes leave them
+        alone and drop their file, and a later check rebuilds them from the chunks."""
         self.local_vectors = True
         """Score the ``direct`` filtered path from the vectors kept beside the keyword index when they are in step
         with the server (False reads them from Chroma, as benchmarks do to compare)."""
@@ -253,6 +265,7 @@ class ArticleStore:
             store._refresh_seconds = settings.chroma_refresh_seconds
             store._next_check = time.monotonic() + settings.chroma_refresh_seconds  # just filled in step
             store.location = f"Chroma server at {_server_url(settings)}"
+            store.copy_detection = settings.detects_copies()
             return store
         lock = _acquire_lock(settings.data_dir)
         try:
@@ -265,6 +278,7 @@ class ArticleStore:
                             keyword_path=settings.data_dir / "keyword" / settings.collection,
                             copies_path=settings.data_dir / "copies" / f"{settings.collection}.npz")
         store.location = f"folder {settings.data_dir.resolve()}"
+        store.copy_detection = settings.detects_copies()
         return store
 
     @classmethod
@@ -359,7 +373,7 @@ class ArticleStore:
         """Release the Chroma client and the data-dir lock, so another process can open the store."""
         self.wait_for_refresh()  # a refill in the background finishes before its index closes
         with contextlib.suppress(StoreError):  # an unsaved signature file is rebuilt on the next open
-            self.save_copies()
+            self._save_signatures()
         with contextlib.suppress(StoreError):  # unsaved vectors are refilled from the server on the next open
             self._save_vectors()
         self._collection = None
@@ -573,7 +587,7 @@ class ArticleStore:
         if path == "direct":
             ids = index.matching_ids(sources=sources, since=since, until=until)
             return self._score_directly(query_embedding, ids, k=k, limits=limits)
-        fetch = min(total, math.ceil(_OVERFETCH * k * total / left))
+        fetch = overfetch_size(left, total, k)
         for _ in range(2):
             hits = self._overfetch(query_embedding, fetch=fetch, k=k, limits=limits)
             if hits is None:  # the keyword index disagrees with a chunk's metadata: let Chroma's filter decide
@@ -684,22 +698,28 @@ class ArticleStore:
         return self.write_embedded(self.embed_articles(batch))
 
     def embed_articles(
-        self, batch: Sequence[tuple[Article, Sequence[Chunk]]], *, reuse: EmbeddedBatch | None = None
+        self, batch: Sequence[tuple[Article, Sequence[Chunk]]], *, reuse: EmbeddedBatch | None = None,
+        signatures: Mapping[str, Signature] | None = None,
     ) -> EmbeddedBatch:
         """The first half of ``add_articles``: check the chunks and compute their vectors, writing nothing.
 
         Ingestion runs it in one thread and ``write_embedded`` in another, so the embedder starts the
         next batch while this one is written; ``reuse`` is the batch embedded just before, perhaps not
-        yet written, whose chunk texts are not embedded again.
+        yet written, whose chunk texts are not embedded again. ``signatures``: the articles' copy signatures
+        the caller computed, carried to the write (``EmbeddedBatch.signatures``).
         """
         batch = [(article, chunks) for article, chunks in batch if chunks]
         for article, chunks in batch:
             _check_chunks(article, chunks)
         texts = [chunk.text for _, chunks in batch for chunk in chunks]
-        return EmbeddedBatch(batch=batch, vectors=self._vectors(texts, reuse=reuse) if texts else [])
+        return EmbeddedBatch(batch=batch, vectors=self._vectors(texts, reuse=reuse) if texts else [],
+                             signatures=dict(signatures or {}))
 
     def write_embedded(self, embedded: EmbeddedBatch) -> int:
-        """The second half of ``add_articles``: upsert the embedded chunks, update both indexes; chunks written."""
+        """The second half of ``add_articles``: upsert the embedded chunks, update both indexes; chunks written.
+
+        Saving the copy signatures and vectors is left to the caller (``save``).
+        """
         batch, vectors = embedded.batch, embedded.vectors
         if not batch:
             return 0
@@ -708,7 +728,7 @@ class ArticleStore:
         metadatas = [_chunk_metadata(article, chunk) for article, chunk in pairs]
         article_ids = [article.id for article, _ in batch]
         action = f"store {len(batch)} article(s) from {article_ids[0]}"
-        with self._refresh_lock, self._kw().journal(article_ids), self._guarded(action):
+        with self._changing_copies(), self._refresh_lock, self._kw().journal(article_ids), self._guarded(action):
             self._coll().upsert(
                 ids=ids, embeddings=cast(Any, vectors), documents=[c.text for _, c in pairs],
                 metadatas=cast(Any, metadatas),
@@ -722,7 +742,8 @@ class ArticleStore:
                 self._cache.replace_articles(article_ids, VectorRows.of(ids, [a.id for a, _ in pairs], vectors))
             self._mark_written(article_ids)
         self._version += 1
-        self._update_copies(added=[(article.id, article.text) for article, _ in batch])
+        known = embedded.signatures
+        self._update_copies(added=[(article.id, known.get(article.id) or article.text) for article, _ in batch])
         return len(pairs)
 
     def _vectors(self, texts: list[str], *, reuse: EmbeddedBatch | None = None) -> list[list[float]]:
@@ -765,10 +786,15 @@ class ArticleStore:
         return True
 
     def delete_article(self, article_id: str) -> int:
-        """Remove all chunks of an article; returns how many were removed."""
+        """Remove all chunks of an article; returns how many were removed.
+
+        Saving the signatures and vectors is left to the caller (``save``): once per ingest, however many
+        articles it replaced, or once after a lone delete.
+        """
         ids = self._ids_where({"article_id": article_id})
         if ids:
-            with self._refresh_lock, self._kw().journal([article_id]), self._guarded(f"delete article {article_id}"):
+            action = f"delete article {article_id}"
+            with self._changing_copies(), self._refresh_lock, self._kw().journal([article_id]), self._guarded(action):
                 self._coll().delete(ids=ids)
                 self._kw().replace_articles([article_id], [])
                 if self._cache is not None:
@@ -776,7 +802,6 @@ class ArticleStore:
                 self._mark_written([article_id])
             self._version += 1
             self._update_copies(removed=[article_id])
-            self.save_copies()
         return len(ids)
 
     # -- syndicated copies ---------------------------------------------------------------------------
@@ -784,31 +809,38 @@ class ArticleStore:
     def copy_index(self) -> CopyIndex:
         """MinHash signatures of every stored article, for finding syndicated copies (``assistant.copies``).
 
-        Kept in a file beside the keyword index and updated with every write (saved by ``save_copies``,
-        at the latest when the store closes), so a new process reads one small file instead of every
-        chunk. The file records the store's chunk count: a missing or out-of-step file (another version
-        wrote the store, a process died before saving) is rebuilt from the chunks once. With a Chroma server
-        the file sits beside the client's keyword index and is dropped whenever that index is refilled
-        (another client wrote); a process without that folder builds the signatures from the server.
+        Kept in a file beside the keyword index and updated with every write while in use (``copy_detection``,
+        or loaded by a check), so a new process reads one small file instead of every chunk. A write removes the
+        file before it changes the store, and ``save`` (once per ingest, at the latest when the store closes)
+        writes it again: so a file on disk is always in step with the store, and a missing or out-of-step one
+        (a process died before saving, another version wrote the store: the file records the chunk count) is
+        rebuilt from the chunks once. With a Chroma server the file sits beside the client's keyword index and
+        is dropped whenever that index catches up with another client's write; a process without that folder
+        builds the signatures from the server.
         """
         self.refresh(wait=False)
         with self._copies_lock:
             return self._loaded_copies()
 
-    def find_copy(self, text: str, *, threshold: float) -> str | None:
-        """The stored article ``text`` is a syndicated copy of, if any (``CopyIndex.find``)."""
+    def find_copy(self, text: str | Signature, *, threshold: float) -> str | None:
+        """The stored article ``text`` (or its signature) is a syndicated copy of, if any (``CopyIndex.find``)."""
         self.refresh(wait=False)
         with self._copies_lock:
             return self._loaded_copies().find(text, threshold=threshold)
 
-    def save_copies(self) -> None:
-        """Write the signature file if writes changed it since it was last saved (and the vectors kept beside a
-        server's keyword index: both are saved once per ingest, not per article)."""
+    def save(self) -> None:
+        """Write what writes changed since the last save: the signature file and the vectors kept beside a server's
+        keyword index. Writes leave it to their caller: once per ingest however many articles it wrote or
+        replaced, once after a lone delete (and ``close`` saves too)."""
+        self._save_signatures()
+        self._save_vectors()
+
+    def _save_signatures(self) -> None:
+        """Write the signature file if writes changed the signatures since it was last saved."""
         with self._copies_lock:
             if self._copies is not None and self._copies_dirty and self._collection is not None:
                 self._save_copies(self._copies, self.count())
                 self._copies_dirty = False
-        self._save_vectors()
 
     def _save_vectors(self) -> None:
         """Write the vectors beside a server's keyword index, recorded at the marker they are in step with.
@@ -832,14 +864,36 @@ class ArticleStore:
             self._copies = loaded
         return self._copies
 
-    def _update_copies(self, *, added: Sequence[tuple[str, str]] = (), removed: Sequence[str] = ()) -> None:
-        """Bring the signatures in step with a write that has just succeeded (saved later: ``save_copies``)."""
+    @contextlib.contextmanager
+    def _changing_copies(self) -> Iterator[None]:
+        """Around a write of articles: the signature file leaves the disk before the store changes, so that whatever
+        stops the process before the next ``save`` leaves no file out of step with the store (it is rebuilt from the
+        chunks when next needed); a write that fails drops the signatures held in memory too (they may miss part
+        of it)."""
         with self._copies_lock:
+            if self._copies is None and self.copy_detection:
+                self._loaded_copies()  # read while the file is still in step; the write updates it in memory
+            self._drop_copies_file()
+        try:
+            yield
+        except BaseException:
+            self._drop_copies()
+            raise
+
+    def _update_copies(
+        self, *, added: Sequence[tuple[str, str | Signature]] = (), removed: Sequence[str] = ()
+    ) -> None:
+        """Bring the signatures in step with a write that has just succeeded (saved later: ``save``), while they are
+        in use: copy detection is on, or a check loaded them. Otherwise they stay unloaded and their file stays
+        dropped (``_changing_copies``): no signature is computed for a store that does not look for copies."""
+        with self._copies_lock:
+            if self._copies is None and not self.copy_detection:
+                return
             index = self._loaded_copies()
             for article_id in removed:
                 index.remove(article_id)
-            for article_id, text in added:
-                index.add(article_id, text)
+            for article_id, text_or_signature in added:
+                index.add(article_id, text_or_signature)
             self._copies_dirty = True
 
     def _save_copies(self, index: CopyIndex, chunks: int) -> None:
@@ -912,11 +966,13 @@ class ArticleStore:
         if pending and "*" not in pending:
             where: Where = {"article_id": {"$in": sorted(pending)}}
             index.replace_articles(pending, [_keyword_row(*row) for row in self._pages(where, include_documents=True)])
-        marker = self._read_marker() if self._on_server else None
-        vectors_ok = not pending and self._vectors_saved_with_index()
+        metadata = self._server_metadata("read the collection's metadata")[1] if self._on_server else None
+        marker = _str(metadata, _MARKER) if metadata is not None else None
+        saved = _ServerKeywordState.read(self._server_state) if self._server_state is not None else None
+        vectors_ok = not pending and self._vectors_saved_with(saved)
         if self._cache is not None and not vectors_ok:
             self._cache = VectorCache.empty(dim=self._dimension, folder=self._cache.folder)
-        in_step = self._state_matches(marker) or self._caught_up_at_open(marker)
+        in_step = self._state_matches(saved, marker) or self._caught_up_at_open(saved, marker, metadata or {})
         if not in_step:  # another client wrote: its articles' signatures too
             self._drop_copies_file()
         if "*" in pending or index.count() != self.count() or not in_step:
@@ -927,14 +983,13 @@ class ArticleStore:
         self._save_state(marker)
         self._save_vectors()
 
-    def _vectors_saved_with_index(self) -> bool:
-        """True when the saved vectors saw the same server write as the saved keyword index (so a catch-up from
-        the change log brings both up to date); False sends them to be refilled."""
-        if self._cache is None or self._cache.state is None or self._server_state is None:
+    def _vectors_saved_with(self, state: _ServerKeywordState | None) -> bool:
+        """True when the saved vectors saw the same server write as the saved keyword index (``state``, so a
+        catch-up from the change log brings both up to date); False sends them to be refilled."""
+        if self._cache is None or self._cache.state is None or state is None:
             return False
-        state = _ServerKeywordState.read(self._server_state)
         saved = self._cache.state
-        return (state is not None and saved.marker == state.marker and saved.collection_id == state.collection_id
+        return (saved.marker == state.marker and saved.collection_id == state.collection_id
                 and saved.count == self._cache.count())
 
     def _refill(self) -> None:
@@ -943,53 +998,54 @@ class ArticleStore:
             self._kw().rebuild(_keyword_row(*row) for row in self._pages(None, include_documents=True))
             return
         vectors = VectorRows()
-
-        def keyword_rows() -> Iterator[KeywordRow]:
-            for page in self._vector_pages(None, documents=True):
-                vectors.add(page.ids, page.article_ids(), page.vectors)
-                yield from page.keyword_rows()
-
-        self._kw().rebuild(keyword_rows())
+        pages = _gathering(self._vector_pages(None, documents=True), vectors)
+        self._kw().rebuild(row for page in pages for row in page.keyword_rows())
         self._cache.rebuild(vectors)
 
     def _fill_vectors(self) -> None:
         """Fill the vectors alone from the server (saved ones out of step with an index that is in step)."""
         assert self._cache is not None
         vectors = VectorRows()
-        for page in self._vector_pages(None, documents=False):
-            vectors.add(page.ids, page.article_ids(), page.vectors)
+        for _ in _gathering(self._vector_pages(None, documents=False), vectors):
+            pass
         self._cache.rebuild(vectors)
 
     # -- the keyword index beside a Chroma server ----------------------------------------------------
 
-    def _read_marker(self) -> str:
-        """The server collection's write marker ("" when no assistant wrote one): any client's write changes it."""
-        with self._guarded("read the collection's metadata"):
-            metadata = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
-        return _str(metadata.metadata or {}, _MARKER)
+    def _server_metadata(self, action: str, *, retry: bool = True) -> tuple[Collection, Mapping[str, object]]:
+        """The server's collection as it is now, and its metadata: the write marker (``_MARKER``, "" when no
+        assistant wrote one; any client's write changes it) and the change log (``_LOG``).
+
+        ``retry``: connection failures are retried like the collection's own calls (opening, marking a write); a
+        check (``_server_view``) asks once and leaves the next try to its next interval.
+        """
+
+        def get() -> Collection:
+            return self._client.get_collection(self._name, embedding_function=None)
+
+        with self._guarded(action):
+            fresh = self._server_call(get) if retry else get()
+        return fresh, fresh.metadata or {}
 
     def _server_call(self, call: Callable[[], _T]) -> _T:
         """``call`` retried on connection failures like the collection's own calls (a server can restart)."""
         return with_retries(call, transient=_TRANSIENT, attempts=20, max_seconds=self._retry_seconds)
 
-    def _caught_up_at_open(self, marker: str | None) -> bool:
-        """Bring an index saved out of step up to date from the server's change log (``refresh``), when it can say
-        what was written since; False when a whole refill is needed."""
-        if self._server_state is None or marker is None:
+    def _caught_up_at_open(
+        self, state: _ServerKeywordState | None, marker: str | None, metadata: Mapping[str, object]
+    ) -> bool:
+        """Bring an index saved out of step (at ``state``) up to date from the change log in the server's
+        ``metadata`` (``refresh``), when it can say what was written since; False when a whole refill is needed."""
+        if state is None or marker is None or state.collection_id != str(self._coll().id):
             return False
-        state = _ServerKeywordState.read(self._server_state)
-        if state is None or state.collection_id != str(self._coll().id):
-            return False
-        with self._guarded("read the collection's metadata"):
-            fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
-        changed = _ChangeLog.read(fresh.metadata or {}).changed_between(state.marker, marker)
+        changed = _ChangeLog.read(metadata).changed_between(state.marker, marker)
         return changed is not None and self._apply_changes(changed, self.count())
 
-    def _state_matches(self, marker: str | None) -> bool:
-        """True when the keyword index on disk saw the server's last write (always true without a server)."""
+    def _state_matches(self, state: _ServerKeywordState | None, marker: str | None) -> bool:
+        """True when the keyword index on disk (saved at ``state``) saw the server's last write (always true
+        without a server, or without a folder to keep the index in)."""
         if self._server_state is None:
             return True
-        state = _ServerKeywordState.read(self._server_state)
         return state is not None and state.marker == marker and state.collection_id == str(self._coll().id)
 
     def _save_state(self, marker: str | None) -> None:
@@ -1020,12 +1076,11 @@ class ArticleStore:
         if not self._on_server:
             return
         new = uuid.uuid4().hex
+        fresh, metadata = self._server_metadata("mark the collection as written")
+        current = _str(metadata, _MARKER)
+        log = _ChangeLog.read(metadata).then(_Change(prev=current, new=new, articles=sorted(set(article_ids))))
+        update = {**metadata, _MARKER: new, _LOG: log.model_dump_json()}
         with self._guarded("mark the collection as written"):
-            fresh = self._server_call(lambda: self._client.get_collection(self._name, embedding_function=None))
-            metadata = fresh.metadata or {}
-            current = _str(metadata, _MARKER)
-            log = _ChangeLog.read(metadata).then(_Change(prev=current, new=new, articles=sorted(set(article_ids))))
-            update = {**metadata, _MARKER: new, _LOG: log.model_dump_json()}
             self._server_call(lambda: fresh.modify(metadata=update))
         if current == self._marker:
             if self._local_marker == current:  # nothing else wrote between: the index stays trusted
@@ -1102,19 +1157,17 @@ class ArticleStore:
     def _apply_changes(self, changed: set[str], count: int) -> bool:
         """Re-read just the articles other clients wrote; False when the index then disagrees with the count."""
         where: Where = {"article_id": {"$in": sorted(changed)}}
-        pages = list(self._vector_pages(where, documents=True, vectors=self._cache is not None)) if changed else []
-        rows = [row for page in pages for row in page.rows()]
+        vectors = VectorRows()
+        read = self._vector_pages(where, documents=True, vectors=self._cache is not None) if changed else iter(())
+        rows = [row for page in _gathering(read, vectors) for row in page.rows()]
         self._kw().replace_articles(sorted(changed), [_keyword_row(*row) for row in rows])
         if self._cache is not None:
-            vectors = VectorRows()
-            for page in pages:
-                vectors.add(page.ids, page.article_ids(), page.vectors)
             self._cache.replace_articles(sorted(changed), vectors)
         if self._kw().count() != count:  # a write the log missed (or made without the assistant)
             return False
         with self._copies_lock:
-            if self._copies is None:  # not loaded: its file may predate these writes
-                self._drop_copies_file()
+            self._drop_copies_file()  # out of step with the store from now until the next save
+            if self._copies is None:  # not loaded: rebuilt from the chunks when next needed
                 return True
             texts = stored_texts([_retrieved(*row) for row in rows])
             for article_id in changed:
@@ -1135,10 +1188,11 @@ class ArticleStore:
 
     def _server_view(self) -> tuple[str, int, _ChangeLog]:
         """The collection's write marker, change log and chunk count, asked once each with no retries (a check)."""
-        with self._guarded("check the collection for other clients' writes"):
-            fresh = self._client.get_collection(self._name, embedding_function=None)
-            metadata = fresh.metadata or {}
-            return _str(metadata, _MARKER), fresh.count(), _ChangeLog.read(metadata)
+        action = "check the collection for other clients' writes"
+        fresh, metadata = self._server_metadata(action, retry=False)
+        with self._guarded(action):
+            count = fresh.count()
+        return _str(metadata, _MARKER), count, _ChangeLog.read(metadata)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -1187,6 +1241,15 @@ class ArticleStore:
     ) -> Iterator[tuple[str, str, Mapping[str, object]]]:
         for page in self._vector_pages(where, documents=include_documents, vectors=False):
             yield from page.rows()
+
+
+def _gathering(pages: Iterable[_Page], vectors: VectorRows) -> Iterator[_Page]:
+    """The pages, passed on as they come, each one's vectors added to ``vectors`` on the way (so one read of the
+    server fills the keyword index and the vectors beside it)."""
+    for page in pages:
+        if len(page.vectors):  # pages read without their vectors add none
+            vectors.add(page.ids, page.article_ids(), page.vectors)
+        yield page
 
 
 class _Page:
