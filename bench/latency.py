@@ -33,14 +33,16 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
   due, alternating between two openings of the store, and the differences; ``catch_up_one_article_s``:
   the catch-up after another client (its own DATA_DIR) added one article (read from the change log), and
   ``refill_s``: the same when the log cannot say (the client fell behind it), which refills the keyword
-  index from every chunk on the server. ``--part refresh`` runs only this (and the build).
+  index from every chunk on the server; ``both_off``: the two openings alternating with the check never due in
+  either, what they differ by without it. ``--part refresh`` runs only this (and the build).
 - ``local_vectors``: the ``direct`` path's vectors. With ``--chroma-server``, the narrow filter's warm retrieval
   with the vectors kept beside the keyword index (the default) against the same with them read from the server
   by id (``HybridRetriever(local_vectors=False)``, as before), alternating question by question; whether the two
   return the same chunks in the same order on every question (``same_order``) and the largest difference in
-  similarity; and the size of the vector files. Either mode: reading the narrow filter's vectors from Chroma
-  against gathering them from a float32 matrix (``read_ms`` / ``gather_ms``, p50 of 20), to see whether the
-  embedded store would gain.
+  similarity; the size of the vector files; and ``loaded_alone``: ``VectorCache.load`` of those files in a new
+  process, its seconds and the resident memory it adds, then the first lookup of the narrow filter's rows.
+  Either mode: reading the narrow filter's vectors from Chroma against gathering them from a float32 matrix
+  (``read_ms`` / ``gather_ms``, p50 of 20), to see whether the embedded store would gain.
 - ``copy_check``: what the first new article of an ingest pays for the syndicated-copy check on a
   store just opened: reading the saved signatures (``ArticleStore.copy_index``) against rebuilding them
   from every stored chunk as each process used to, plus one ``find``.
@@ -260,7 +262,47 @@ def local_vectors(where: Where, qs: list[str]) -> dict[str, object]:
         out.update(_local_against_server(store, retriever, qs, limits))
         folder = next((where.data_dir / "keyword-server").glob(f"{bot.settings.collection}-*/vectors"), None)
         out["files_mb"] = round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6, 1) if folder else 0.0
+        if folder is not None:
+            out["loaded_alone"] = _cache_memory(folder, dim=matrix.shape[1], some=got)
     return out
+
+
+_CACHE_MEMORY = """
+import json, sys, time
+from pathlib import Path
+from assistant.vectors import VectorCache
+
+def rss_mb():
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+folder, dim, ids = Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.stdin.read())
+before = rss_mb()
+t0 = time.perf_counter()
+cache = VectorCache.load(folder, dim=dim)
+load_s = time.perf_counter() - t0
+loaded = rss_mb()
+t0 = time.perf_counter()
+found = cache.lookup(ids)
+lookup_ms = (time.perf_counter() - t0) * 1000
+print(json.dumps({"rows": cache.count(), "load_s": round(load_s, 3),
+                  "resident_mb_after_load": round(loaded - before, 1),
+                  "lookup_rows": len(ids) if found is not None else 0, "first_lookup_ms": round(lookup_ms, 1),
+                  "resident_mb_after_lookup": round(rss_mb() - before, 1)}))
+"""
+
+
+def _cache_memory(folder: Path, *, dim: int, some: list[str]) -> dict[str, object]:
+    """``VectorCache.load`` of the client's vector folder alone in a new process: seconds, and the resident memory
+    it adds (``/proc/self/status`` before and after), then one lookup of ``some`` rows (the narrow filter's)."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", _CACHE_MEMORY, str(folder), str(dim)], input=json.dumps(some),
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"loading the vector cache alone failed: {proc.stderr.strip()[-500:]}")
+    figures: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _local_against_server(store: ArticleStore, retriever: HybridRetriever, qs: list[str],
@@ -332,13 +374,15 @@ def _timed(retriever: HybridRetriever, q: str) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _interleaved(where: Where, qs: list[str]) -> tuple[list[float], list[float]]:
+def _interleaved(where: Where, qs: list[str], *, second_checks: bool = True) -> tuple[list[float], list[float]]:
     """The same retrievals with the check never due and with it before every one, alternating (fair under load).
 
     Two openings of one store: the second keeps its keyword index in memory (the first holds the folder).
+    ``second_checks=False``: the check never due in either (what the two openings differ by without it).
     """
+    every = 0.0 if second_checks else 3600.0
     with Assistant.from_settings(where.settings(chroma_refresh_seconds=3600.0)) as off, \
-            Assistant.from_settings(where.settings(chroma_refresh_seconds=0.0)) as on:
+            Assistant.from_settings(where.settings(chroma_refresh_seconds=every)) as on:
         for q in qs[:5]:
             off.retriever.retrieve(q)
             on.retriever.retrieve(q)
@@ -354,6 +398,7 @@ def refresh_costs(where: Where, qs: list[str]) -> dict[str, object]:
     """With a server: the cost of checking for other clients' writes, per retrieval, and of catching up."""
     without, with_check = _interleaved(where, qs)
     off, on = _percentiles(without), _percentiles(with_check)
+    first, second = _interleaved(where, qs, second_checks=False)  # the two openings alone: their own difference
     with Assistant.from_settings(where.settings(chroma_refresh_seconds=3600.0)) as bot:
         checks = []
         for _ in range(len(qs)):
@@ -366,6 +411,7 @@ def refresh_costs(where: Where, qs: list[str]) -> dict[str, object]:
         refill_s = _after_another_write(bot.store, where, article=10_000_001, log_articles=0)
         chunks = bot.store.count()
     return {"check": _percentiles(checks), "warm_no_check": off, "warm_every_retrieval": on,
+            "both_off": {"first_opening": _percentiles(first), "second_opening": _percentiles(second)},
             "added_p50_ms": round(on["p50_ms"] - off["p50_ms"], 1),
             "added_p95_ms": round(on["p95_ms"] - off["p95_ms"], 1),
             "catch_up_one_article_s": round(catch_up_s, 3), "refill_s": round(refill_s, 2), "refill_chunks": chunks}
