@@ -43,6 +43,13 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
   process, its seconds and the resident memory it adds, then the first lookup of the narrow filter's rows.
   Either mode: reading the narrow filter's vectors from Chroma against gathering them from a float32 matrix
   (``read_ms`` / ``gather_ms``, p50 of 20), to see whether the embedded store would gain.
+- ``--part stages`` (alone, after the build): each step of a retrieval timed on its own over the questions (p50 /
+  p95): the query embedding, keyword search with and without the broad filter, dense search with and without
+  Chroma's own filter, counting a filter's chunks, each filter's dense side as the store runs it, reading the narrow
+  filter's vectors and the candidates' vectors; and the two costs that pick the filtered path
+  (``store.pick_filter_path``): milliseconds per vector read by id (the slope of reads of 20 to 2,000 ids) and per
+  result of an over-fetched search (the slope of the ``overfetch`` path over date windows that make it ask for 20
+  to about 2,000 results while reading the same ``k`` chunks).
 - ``copy_check``: what the first new article of an ingest pays for the syndicated-copy check on a
   store just opened: reading the saved signatures (``ArticleStore.copy_index``) against rebuilding them
   from every stored chunk as each process used to, plus one ``find``.
@@ -59,6 +66,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -431,6 +439,86 @@ def _after_another_write(store: ArticleStore, where: Where, *, article: int, log
     return time.perf_counter() - t0
 
 
+def _p(samples: list[float]) -> dict[str, float]:
+    out = _percentiles(samples)
+    return {"p50_ms": out["p50_ms"], "p95_ms": out["p95_ms"]}
+
+
+def _time_each(qs: list[str], step: Callable[[str], object]) -> dict[str, float]:
+    ms = []
+    for q in qs:
+        t0 = time.perf_counter()
+        step(q)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return _p(ms)
+
+
+def _slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares milliseconds per unit of ``points`` (count, median ms)."""
+    xs, ys = [float(x) for x, _ in points], [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def stages(where: Where, qs: list[str]) -> dict[str, object]:
+    """Each step of a retrieval on its own, and the per-vector and per-result costs that pick the filtered path."""
+    broad, narrow = FILTERS["broad"], FILTERS["narrow"]
+    with Assistant.from_settings(where.settings()) as bot:
+        store, retriever = bot.store, bot.retriever
+        embed = retriever.embeddings.embed_query
+        vectors = {q: embed(q) for q in qs}
+        k = retriever.fetch_k
+        store.dense_search(vectors[qs[0]], k=k)  # opened and warm before the timing
+        narrow_ids = store.keyword_matching_ids(**narrow)
+        candidates = {q: [c.chunk_id for c, _ in store.dense_search(vectors[q], k=k)] for q in qs}
+        figures: dict[str, object] = {
+            "query_embedding": _time_each(qs, embed),
+            "keyword_search": _time_each(qs, lambda q: store.keyword_search(q, k=k)),
+            "keyword_search_broad_filter": _time_each(qs, lambda q: store.keyword_search(q, k=k, **broad)),
+            "dense_search": _time_each(qs, lambda q: store.dense_search(vectors[q], k=k)),
+            "dense_search_chroma_broad_filter": _time_each(
+                qs, lambda q: store.filtered_dense_search(vectors[q], k=k, path="chroma", **broad)),
+            "count_filter_chunks": _time_each(qs, lambda q: store.keyword_count_matching(**broad)),
+            "dense_side_broad_filter": _time_each(qs, lambda q: store.filtered_dense_search(vectors[q], k=k, **broad)),
+            "dense_side_narrow_filter": _time_each(
+                qs, lambda q: store.filtered_dense_search(vectors[q], k=k, **narrow)),
+            "read_narrow_vectors": {**_time_each(qs, lambda q: store.read_vectors(narrow_ids)),
+                                    "vectors": len(narrow_ids)},
+            "read_candidate_vectors": _time_each(qs, lambda q: store.get_embeddings(candidates[q])),
+        }
+        figures["cost_constants"] = _path_costs(store, qs, vectors, k=k)
+    return figures
+
+
+def _path_costs(store: ArticleStore, qs: list[str], vectors: dict[str, list[float]], *, k: int) -> dict[str, object]:
+    """Milliseconds per vector read by id, and per result of an over-fetched search (``store.py``'s constants)."""
+    every = sorted(store.keyword_chunk_ids())
+    reads = []
+    for n in (20, 200, 1000, 2000):
+        ids = every[:: max(1, len(every) // n)][:n]
+        reads.append((len(ids), _time_each(qs[:10], _reading(store, ids))["p50_ms"]))
+    total = store.count()
+    fetches = []
+    for days in (365, 60, 14, 7, 4):  # a shorter window leaves fewer chunks, so the over-fetch asks for more results
+        limits: dict[str, Any] = {"since": date(2024, 1, 1), "until": date(2024, 1, 1) + timedelta(days=days - 1)}
+        left = store.keyword_count_matching(**limits)
+        if left:
+            fetch = min(total, int(2 * k * total / left) + 1)
+            fetches.append((fetch, _time_each(qs[:10], _overfetching(store, vectors, k, limits))["p50_ms"]))
+    return {"read_ms_per_vector": round(_slope(reads), 4), "reads": [list(r) for r in reads],
+            "search_ms_per_result": round(_slope(fetches), 4) if len(fetches) > 1 else None,
+            "searches": [list(f) for f in fetches]}
+
+
+def _reading(store: ArticleStore, ids: list[str]) -> Callable[[str], object]:
+    return lambda q: store.read_vectors(ids)
+
+
+def _overfetching(store: ArticleStore, vectors: dict[str, list[float]], k: int,
+                  limits: dict[str, Any]) -> Callable[[str], object]:
+    return lambda q: store.filtered_dense_search(vectors[q], k=k, path="overfetch", **limits)
+
+
 def copy_check(where: Where) -> dict[str, float]:
     """Seconds to have the copy signatures in a freshly opened store: from the file, and rebuilt from the chunks."""
     from assistant.copies import CopyIndex, stored_texts
@@ -461,8 +549,9 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the synthetic store here (reused when already full)")
     parser.add_argument("--chroma-server", metavar="HOST:PORT",
                         help="measure against a running `chroma run` (loopback) instead of the embedded store")
-    parser.add_argument("--part", choices=["all", "refresh"], default="all",
-                        help="refresh: only the cost of following other clients' writes (needs --chroma-server)")
+    parser.add_argument("--part", choices=["all", "refresh", "stages"], default="all",
+                        help="refresh: only the cost of following other clients' writes (needs --chroma-server); "
+                             "stages: only each step of a retrieval timed on its own, and the filtered path's costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     server = None
@@ -493,6 +582,10 @@ def measure(where: Where, *, chunks: int, queries: int, baseline_queries: int, p
     server = f"{where.server[0]}:{where.server[1]}" if where.server is not None else ""
     if part == "refresh":
         figures["refresh"] = refresh_costs(where, qs)
+        figures["chroma_server"] = server
+        return figures
+    if part == "stages":
+        figures["stages"] = stages(where, qs)
         figures["chroma_server"] = server
         return figures
     figures["cold"] = cold(where, qs[0], repeats=4 if server else 3, first_fills=bool(server) and fresh)
