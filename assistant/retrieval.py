@@ -10,7 +10,7 @@ so a query costs the postings of its words, not a pass over every chunk.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -142,9 +142,27 @@ def mmr(
     return [order[i] for i in chosen]
 
 
+Rerank = Callable[[str, Sequence[float], dict[str, float], Mapping[str, RetrievedChunk]], dict[str, float]]
+"""(query, query vector, fused scores, their chunks) -> the scores that order the candidates before MMR."""
+Ranking = Callable[[str, Sequence[float]], Sequence[str]]
+"""(query, query vector) -> chunk ids, best first: one more list for reciprocal rank fusion."""
+
+
+def default_rerank(
+    query: str, query_vector: Sequence[float], fused: dict[str, float], found: Mapping[str, RetrievedChunk]
+) -> dict[str, float]:
+    """The assistant's rerank: ``rerank_terms`` (the year and answer-form terms; no use for the query vector)."""
+    del query_vector
+    return rerank_terms(query, fused, found)
+
+
 @dataclass
 class HybridRetriever:
-    """Dense + BM25 retrieval over an ``ArticleStore``."""
+    """Dense + BM25 retrieval over an ``ArticleStore``.
+
+    The rerank and an extra fused list are fields so that a benchmark can try a variant through this very
+    retrieval (``bench/retrieval_sentences.py``) instead of a copy of it; the defaults are what the assistant runs.
+    """
 
     store: ArticleStore
     embeddings: Embeddings
@@ -153,6 +171,33 @@ class HybridRetriever:
     dense_filter: FilterPath = "auto"
     """How the dense side applies source and date limits (``ArticleStore.filtered_dense_search``); "chroma" is
     Chroma's own metadata pre-filter, kept to compare against."""
+    local_vectors: bool = True
+    """With a Chroma server, score the filtered ``direct`` path from the vectors kept beside the keyword index when
+    they are in step (False reads them from the server, kept to compare against)."""
+    rerank: Rerank = default_rerank
+    """Scores the fused candidates before MMR: the year and answer-form terms by default."""
+    extra_ranking: Ranking | None = None
+    """One more ranked list fused with the dense and keyword ones; none by default."""
+
+    def fuse(
+        self,
+        query: str,
+        query_vector: Sequence[float],
+        *,
+        sources: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict[str, float]:
+        """Reciprocal rank fusion of the dense and keyword candidates (and the extra ranking's) within the filters."""
+        dense = self.store.filtered_dense_search(
+            list(query_vector), k=self.fetch_k, sources=sources, since=since, until=until, path=self.dense_filter,
+            local_vectors=self.local_vectors,
+        )
+        lexical = self.store.keyword_search(query, k=self.fetch_k, sources=sources, since=since, until=until)
+        rankings = [[c.chunk_id for c, _ in dense], [cid for cid, _ in lexical]]
+        if self.extra_ranking is not None:
+            rankings.append(list(self.extra_ranking(query, query_vector)))
+        return rrf(rankings)
 
     def retrieve(
         self,
@@ -167,16 +212,12 @@ class HybridRetriever:
         k = k or self.k
         self.store.refresh(wait=False)  # a Chroma server's other clients' writes (ArticleStore.refresh)
         query_vector = self.embeddings.embed_query(query)
-        dense = self.store.filtered_dense_search(
-            query_vector, k=self.fetch_k, sources=sources, since=since, until=until, path=self.dense_filter
-        )
-        lexical = self.store.keyword_search(query, k=self.fetch_k, sources=sources, since=since, until=until)
-        fused = rrf([[c.chunk_id for c, _ in dense], [cid for cid, _ in lexical]])
+        fused = self.fuse(query, query_vector, sources=sources, since=since, until=until)
         found, vectors = self.store.get_chunks_and_embeddings(list(fused))
         fused = {cid: score for cid, score in fused.items() if cid in vectors}  # in step unless a write just failed
         if not fused:
             return RetrievalResult(chunks=[], candidates=0, best_similarity=0.0)
-        fused = rerank_terms(query, fused, found)
+        fused = self.rerank(query, query_vector, fused, found)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
         cosines = _unit_rows([vectors[cid] for cid in order]) @ _unit_rows([query_vector])[0]
         similarity = {cid: float(cos) for cid, cos in zip(order, cosines, strict=True)}

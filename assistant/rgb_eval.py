@@ -178,7 +178,7 @@ def run_rgb(
         rows.append(_row(record, settings=settings, embedding=embedding, chat=chat, checker=checker))
         if progress is not None:
             progress(done, len(records), f"question {record.id}")
-    halves = {h: _half([r for r in rows if r.half == h]) for h in HALVES if any(r.half == h for r in rows)}
+    halves = {h: half_figures([r for r in rows if r.half == h]) for h in HALVES if any(r.half == h for r in rows)}
     return RgbReport(llm=settings.resolved_llm(), model=chat.name, answer_style=settings.resolved_answer_style(),
                      file=str(path), halves=halves, rows=rows)
 
@@ -232,7 +232,8 @@ def passage_store(
             yield bot
 
 
-def _half(rows: Sequence[RgbRow]) -> RgbHalf:
+def half_figures(rows: Sequence[RgbRow]) -> RgbHalf:
+    """The figures of these rows (a half, or any part of one: the benchmarks count their subsets with it too)."""
     n = len(rows)
     answered = [r for r in rows if not r.mixed_abstained]
     return RgbHalf(

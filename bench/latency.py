@@ -33,13 +33,23 @@ hashing embeddings, which isolates retrieval from the embedding model. Then, in 
   due, alternating between two openings of the store, and the differences; ``catch_up_one_article_s``:
   the catch-up after another client (its own DATA_DIR) added one article (read from the change log), and
   ``refill_s``: the same when the log cannot say (the client fell behind it), which refills the keyword
-  index from every chunk on the server. ``--part refresh`` runs only this (and the build).
+  index from every chunk on the server; ``both_off``: the two openings alternating with the check never due in
+  either, what they differ by without it. ``--part refresh`` runs only this (and the build).
 - ``local_vectors``: the ``direct`` path's vectors. With ``--chroma-server``, the narrow filter's warm retrieval
   with the vectors kept beside the keyword index (the default) against the same with them read from the server
-  by id (``local_vectors=False``, as before), alternating question by question; whether the two return the same
-  chunks in the same order on every question (``same_order``) and the largest difference in similarity; and
-  the size of the vector files. Either mode: reading the narrow filter's vectors from Chroma against gathering
-  them from a float32 matrix (``read_ms`` / ``gather_ms``, p50 of 20), to see whether the embedded store would gain.
+  by id (``HybridRetriever(local_vectors=False)``, as before), alternating question by question; whether the two
+  return the same chunks in the same order on every question (``same_order``) and the largest difference in
+  similarity; the size of the vector files; and ``loaded_alone``: ``VectorCache.load`` of those files in a new
+  process, its seconds and the resident memory it adds, then the first lookup of the narrow filter's rows.
+  Either mode: reading the narrow filter's vectors from Chroma against gathering them from a float32 matrix
+  (``read_ms`` / ``gather_ms``, p50 of 20), to see whether the embedded store would gain.
+- ``--part stages`` (alone, after the build): each step of a retrieval timed on its own over the questions (p50 /
+  p95): the query embedding, keyword search with and without the broad filter, dense search with and without
+  Chroma's own filter, counting a filter's chunks, each filter's dense side as the store runs it, reading the narrow
+  filter's vectors and the candidates' vectors; and the two costs that pick the filtered path
+  (``store.pick_filter_path``): milliseconds per vector read by id (the slope of reads of 20 to 2,000 ids) and per
+  result of an over-fetched search (the slope of the ``overfetch`` path over date windows that make it ask for 20
+  to about 2,000 results while reading the same ``k`` chunks).
 - ``copy_check``: what the first new article of an ingest pays for the syndicated-copy check on a
   store just opened: reading the saved signatures (``ArticleStore.copy_index``) against rebuilding them
   from every stored chunk as each process used to, plus one ``find``.
@@ -56,7 +66,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -111,20 +122,26 @@ def _article(rng: random.Random, i: int, names: list[str]) -> tuple[Article, lis
     return article, chunks
 
 
-SERVER: tuple[str, int] | None = None
-"""A Chroma server (host, port) to measure against instead of the embedded store (``--chroma-server``)."""
+@dataclass(frozen=True)
+class Where:
+    """Where the figures are measured: the store under ``data_dir``, embedded or the client of a Chroma server."""
+
+    data_dir: Path
+    server: tuple[str, int] | None = None
+    """A Chroma server (host, port) to measure against instead of the embedded store (``--chroma-server``)."""
+
+    def settings(self, data_dir: Path | None = None, **overrides: Any) -> Settings:
+        """The fake models' settings for this store (or another client's ``data_dir`` of the same server)."""
+        host, port = self.server if self.server is not None else (None, None)
+        return Settings(llm="fake", embeddings="fake", data_dir=data_dir or self.data_dir, chroma_host=host,
+                        chroma_port=port, **overrides)
 
 
-def _settings(data_dir: Path, **overrides: Any) -> Settings:
-    host, port = SERVER if SERVER is not None else (None, None)
-    return Settings(llm="fake", embeddings="fake", data_dir=data_dir, chroma_host=host, chroma_port=port, **overrides)
-
-
-def build(data_dir: Path, n_chunks: int, *, seed: int = 11) -> dict[str, float]:
+def build(where: Where, n_chunks: int, *, seed: int = 11) -> dict[str, float]:
     """Fill the store up to ``n_chunks`` (a store already that full is reused); returns the build figures."""
     rng = random.Random(seed)
     names = [_name(rng) for _ in range(20000)]
-    with Assistant.from_settings(_settings(data_dir)) as bot:
+    with Assistant.from_settings(where.settings()) as bot:
         have = bot.store.count()
         articles = n_chunks // CHUNKS_PER_ARTICLE
         started = time.perf_counter()
@@ -154,9 +171,9 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
             "n": len(ordered)}
 
 
-def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, object]:
+def warm(where: Where, qs: list[str], *, baseline_queries: int) -> dict[str, object]:
     """Warm latencies of the default retrieval and of the baseline, in this process."""
-    with Assistant.from_settings(_settings(data_dir)) as bot:
+    with Assistant.from_settings(where.settings()) as bot:
         t0 = time.perf_counter()
         bot.store.count()  # opening the store (with a server: filling the keyword index from it)
         open_s = time.perf_counter() - t0
@@ -168,7 +185,8 @@ def warm(data_dir: Path, qs: list[str], *, baseline_queries: int) -> dict[str, o
             t0 = time.perf_counter()
             retriever.retrieve(q)
             plain.append((time.perf_counter() - t0) * 1000)
-        filters = _filtered(bot.store, retriever, qs, baseline_queries=baseline_queries)
+        filters = _filtered(bot.store, retriever, qs, baseline_queries=baseline_queries,
+                            server=where.server is not None)
         t0 = time.perf_counter()
         old = OldHybridRetriever(store=bot.store, embeddings=bot.embedding.embeddings, k=retriever.k)
         old_build = time.perf_counter() - t0
@@ -196,7 +214,7 @@ FILTERS: dict[str, dict[str, Any]] = {
 
 
 def _filtered(store: ArticleStore, retriever: HybridRetriever, qs: list[str], *,
-              baseline_queries: int) -> dict[str, object]:
+              baseline_queries: int, server: bool) -> dict[str, object]:
     """Warm filtered retrieval, and the same with Chroma's own metadata pre-filter (the way before) as baseline."""
     old = replace(retriever, dense_filter="chroma")
     out: dict[str, object] = {}
@@ -215,7 +233,7 @@ def _filtered(store: ArticleStore, retriever: HybridRetriever, qs: list[str], *,
             **a,
             "chunks_left": store.keyword_count_matching(**limits),
             "path": pick_filter_path(store.keyword_count_matching(**limits), store.count(), retriever.fetch_k,
-                                     server=SERVER is not None and not store.local_vectors_in_step()),
+                                     server=server and not store.local_vectors_in_step()),
             "baseline_chroma_filter": b,
             "speedup_p50": round(b["p50_ms"] / a["p50_ms"], 1),
             "speedup_p95": round(b["p95_ms"] / a["p95_ms"], 1),
@@ -223,16 +241,18 @@ def _filtered(store: ArticleStore, retriever: HybridRetriever, qs: list[str], *,
     return out
 
 
-def local_vectors(data_dir: Path, qs: list[str]) -> dict[str, object]:
+def local_vectors(where: Where, qs: list[str]) -> dict[str, object]:
     """The narrow filter with vectors kept beside the keyword index and read from the server; the cost of a read."""
     from assistant.vectors import VectorCache, VectorRows
 
     limits = FILTERS["narrow"]
     out: dict[str, object] = {}
-    with Assistant.from_settings(_settings(data_dir)) as bot:
+    with Assistant.from_settings(where.settings()) as bot:
         store, retriever = bot.store, bot.retriever
         ids = store.keyword_matching_ids(**limits)
         got, matrix = store.read_vectors(ids)
+        if matrix is None:  # a corpus under 1,240 chunks has no article of the narrow filter's source and days
+            return {"chunks": 0, "note": "the narrow filter matches no chunk: use --chunks 2000 or more"}
         cache = VectorCache.empty(dim=matrix.shape[1])
         cache.replace_articles([], VectorRows.of(got, got, matrix))
         read, gather = [], []
@@ -245,12 +265,52 @@ def local_vectors(data_dir: Path, qs: list[str]) -> dict[str, object]:
             gather.append((time.perf_counter() - t0) * 1000)
         out.update({"chunks": len(ids), "read_ms": _percentiles(read)["p50_ms"],
                     "gather_ms": _percentiles(gather)["p50_ms"]})
-        if SERVER is None:
+        if where.server is None:
             return out
         out.update(_local_against_server(store, retriever, qs, limits))
-        folder = next((data_dir / "keyword-server").glob(f"{bot.settings.collection}-*/vectors"), None)
+        folder = next((where.data_dir / "keyword-server").glob(f"{bot.settings.collection}-*/vectors"), None)
         out["files_mb"] = round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6, 1) if folder else 0.0
+        if folder is not None:
+            out["loaded_alone"] = _cache_memory(folder, dim=matrix.shape[1], some=got)
     return out
+
+
+_CACHE_MEMORY = """
+import json, sys, time
+from pathlib import Path
+from assistant.vectors import VectorCache
+
+def rss_mb():
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+folder, dim, ids = Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.stdin.read())
+before = rss_mb()
+t0 = time.perf_counter()
+cache = VectorCache.load(folder, dim=dim)
+load_s = time.perf_counter() - t0
+loaded = rss_mb()
+t0 = time.perf_counter()
+found = cache.lookup(ids)
+lookup_ms = (time.perf_counter() - t0) * 1000
+print(json.dumps({"rows": cache.count(), "load_s": round(load_s, 3),
+                  "resident_mb_after_load": round(loaded - before, 1),
+                  "lookup_rows": len(ids) if found is not None else 0, "first_lookup_ms": round(lookup_ms, 1),
+                  "resident_mb_after_lookup": round(rss_mb() - before, 1)}))
+"""
+
+
+def _cache_memory(folder: Path, *, dim: int, some: list[str]) -> dict[str, object]:
+    """``VectorCache.load`` of the client's vector folder alone in a new process: seconds, and the resident memory
+    it adds (``/proc/self/status`` before and after), then one lookup of ``some`` rows (the narrow filter's)."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", _CACHE_MEMORY, str(folder), str(dim)], input=json.dumps(some),
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"loading the vector cache alone failed: {proc.stderr.strip()[-500:]}")
+    figures: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _local_against_server(store: ArticleStore, retriever: HybridRetriever, qs: list[str],
@@ -258,17 +318,19 @@ def _local_against_server(store: ArticleStore, retriever: HybridRetriever, qs: l
     """Alternating retrievals with the local vectors and with them read from the server; their rankings compared."""
     if not store.local_vectors_in_step():
         raise SystemExit("the vectors beside the keyword index are not in step with the server: nothing to compare")
-    local, remote, same, diff = [], [], 0, 0.0
+    over_http = replace(retriever, local_vectors=False)
+    local: list[float] = []
+    remote: list[float] = []
+    same, diff = 0, 0.0
     for q in qs:
         vector = retriever.embeddings.embed_query(q)
         ranked = []
         for use in (True, False):
-            store.local_vectors = use
             t0 = time.perf_counter()
-            retriever.retrieve(q, **limits)
+            (retriever if use else over_http).retrieve(q, **limits)
             (local if use else remote).append((time.perf_counter() - t0) * 1000)
-            ranked.append(store.filtered_dense_search(vector, k=retriever.fetch_k, path="direct", **limits))
-        store.local_vectors = True
+            ranked.append(store.filtered_dense_search(vector, k=retriever.fetch_k, path="direct", local_vectors=use,
+                                                      **limits))
         a, b = ranked
         same += [c.chunk_id for c, _ in a] == [c.chunk_id for c, _ in b]
         diff = max([diff, *(abs(x - y) for (_, x), (_, y) in zip(a, b, strict=False))])
@@ -288,24 +350,24 @@ def _run_seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
     return seconds
 
 
-def cold(data_dir: Path, question: str, *, repeats: int = 3, first_fills: bool = False) -> dict[str, object]:
+def cold(where: Where, question: str, *, repeats: int = 3, first_fills: bool = False) -> dict[str, object]:
     """Seconds of a whole `assistant ask` process, and of one that only imports what it imports.
 
     ``first_fills``: with a server, the first ask found no keyword index under DATA_DIR and filled it.
     """
     ask = [sys.executable, "-m", "assistant.cli", "--llm", "fake", "--embeddings", "fake",
-           "--data-dir", str(data_dir), "ask", question, "--json"]
+           "--data-dir", str(where.data_dir), "ask", question, "--json"]
     imports = [sys.executable, "-c", "import assistant.cli, assistant.service, assistant.keyword, chromadb"]
     env = None
-    if SERVER is not None:
-        env = {**os.environ, "CHROMA_HOST": SERVER[0], "CHROMA_PORT": str(SERVER[1])}
+    if where.server is not None:
+        env = {**os.environ, "CHROMA_HOST": where.server[0], "CHROMA_PORT": str(where.server[1])}
     runs = [_run_seconds(ask, env) for _ in range(repeats)]
     ask_s = statistics.median(runs)
     import_s = statistics.median(_run_seconds(imports) for _ in range(repeats))
     figures: dict[str, object] = {"ask_s": round(ask_s, 2), "imports_s": round(import_s, 2),
                                   "beyond_imports_s": round(ask_s - import_s, 2),
                                   "ask_runs_s": [round(r, 2) for r in runs]}
-    if SERVER is not None and first_fills:
+    if where.server is not None and first_fills:
         # The first ask fills this DATA_DIR's keyword index from the server, as every process did before it was
         # kept on disk: it is the baseline; the later ones reopen it.
         later = statistics.median(runs[1:])
@@ -320,13 +382,15 @@ def _timed(retriever: HybridRetriever, q: str) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _interleaved(data_dir: Path, qs: list[str]) -> tuple[list[float], list[float]]:
+def _interleaved(where: Where, qs: list[str], *, second_checks: bool = True) -> tuple[list[float], list[float]]:
     """The same retrievals with the check never due and with it before every one, alternating (fair under load).
 
     Two openings of one store: the second keeps its keyword index in memory (the first holds the folder).
+    ``second_checks=False``: the check never due in either (what the two openings differ by without it).
     """
-    with Assistant.from_settings(_settings(data_dir, chroma_refresh_seconds=3600.0)) as off, \
-            Assistant.from_settings(_settings(data_dir, chroma_refresh_seconds=0.0)) as on:
+    every = 0.0 if second_checks else 3600.0
+    with Assistant.from_settings(where.settings(chroma_refresh_seconds=3600.0)) as off, \
+            Assistant.from_settings(where.settings(chroma_refresh_seconds=every)) as on:
         for q in qs[:5]:
             off.retriever.retrieve(q)
             on.retriever.retrieve(q)
@@ -338,37 +402,35 @@ def _interleaved(data_dir: Path, qs: list[str]) -> tuple[list[float], list[float
     return without, with_check
 
 
-def refresh_costs(data_dir: Path, qs: list[str]) -> dict[str, object]:
+def refresh_costs(where: Where, qs: list[str]) -> dict[str, object]:
     """With a server: the cost of checking for other clients' writes, per retrieval, and of catching up."""
-    import assistant.store as store_module
-
-    log_articles = store_module._LOG_ARTICLES
-    without, with_check = _interleaved(data_dir, qs)
+    without, with_check = _interleaved(where, qs)
     off, on = _percentiles(without), _percentiles(with_check)
-    with Assistant.from_settings(_settings(data_dir, chroma_refresh_seconds=3600.0)) as bot:
+    first, second = _interleaved(where, qs, second_checks=False)  # the two openings alone: their own difference
+    with Assistant.from_settings(where.settings(chroma_refresh_seconds=3600.0)) as bot:
         checks = []
         for _ in range(len(qs)):
             t0 = time.perf_counter()
             if bot.store.refresh(force=True):
                 raise SystemExit("the check found a write that nobody made: is another client writing?")
             checks.append((time.perf_counter() - t0) * 1000)
-        catch_up_s = _after_another_write(bot.store, article=10_000_000)
-        store_module._LOG_ARTICLES = 0  # the other client's next write leaves nothing in the log: refill whole
-        try:
-            refill_s = _after_another_write(bot.store, article=10_000_001)
-        finally:
-            store_module._LOG_ARTICLES = log_articles
+        catch_up_s = _after_another_write(bot.store, where, article=10_000_000)
+        # The other client's next write leaves nothing in the log (a log of no articles): refill whole.
+        refill_s = _after_another_write(bot.store, where, article=10_000_001, log_articles=0)
         chunks = bot.store.count()
     return {"check": _percentiles(checks), "warm_no_check": off, "warm_every_retrieval": on,
+            "both_off": {"first_opening": _percentiles(first), "second_opening": _percentiles(second)},
             "added_p50_ms": round(on["p50_ms"] - off["p50_ms"], 1),
             "added_p95_ms": round(on["p95_ms"] - off["p95_ms"], 1),
             "catch_up_one_article_s": round(catch_up_s, 3), "refill_s": round(refill_s, 2), "refill_chunks": chunks}
 
 
-def _after_another_write(store: ArticleStore, *, article: int) -> float:
-    """Seconds ``store`` takes to catch up after another client (its own DATA_DIR) wrote one article."""
+def _after_another_write(store: ArticleStore, where: Where, *, article: int, log_articles: int | None = None) -> float:
+    """Seconds ``store`` takes to catch up after another client (its own DATA_DIR, its writes logged within
+    ``log_articles`` articles: the default unless given) wrote one article."""
+    log = {} if log_articles is None else {"chroma_change_log_articles": log_articles}
     with tempfile.TemporaryDirectory(prefix="latency-other-") as other_dir, \
-            Assistant.from_settings(_settings(Path(other_dir))) as other:
+            Assistant.from_settings(where.settings(Path(other_dir), **log)) as other:
         rng = random.Random(article)
         other.store.add_articles([_article(rng, article, [_name(rng) for _ in range(50)])])
     t0 = time.perf_counter()
@@ -377,13 +439,93 @@ def _after_another_write(store: ArticleStore, *, article: int) -> float:
     return time.perf_counter() - t0
 
 
-def copy_check(data_dir: Path) -> dict[str, float]:
+def _p(samples: list[float]) -> dict[str, float]:
+    out = _percentiles(samples)
+    return {"p50_ms": out["p50_ms"], "p95_ms": out["p95_ms"]}
+
+
+def _time_each(qs: list[str], step: Callable[[str], object]) -> dict[str, float]:
+    ms = []
+    for q in qs:
+        t0 = time.perf_counter()
+        step(q)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return _p(ms)
+
+
+def _slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares milliseconds per unit of ``points`` (count, median ms)."""
+    xs, ys = [float(x) for x, _ in points], [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def stages(where: Where, qs: list[str]) -> dict[str, object]:
+    """Each step of a retrieval on its own, and the per-vector and per-result costs that pick the filtered path."""
+    broad, narrow = FILTERS["broad"], FILTERS["narrow"]
+    with Assistant.from_settings(where.settings()) as bot:
+        store, retriever = bot.store, bot.retriever
+        embed = retriever.embeddings.embed_query
+        vectors = {q: embed(q) for q in qs}
+        k = retriever.fetch_k
+        store.dense_search(vectors[qs[0]], k=k)  # opened and warm before the timing
+        narrow_ids = store.keyword_matching_ids(**narrow)
+        candidates = {q: [c.chunk_id for c, _ in store.dense_search(vectors[q], k=k)] for q in qs}
+        figures: dict[str, object] = {
+            "query_embedding": _time_each(qs, embed),
+            "keyword_search": _time_each(qs, lambda q: store.keyword_search(q, k=k)),
+            "keyword_search_broad_filter": _time_each(qs, lambda q: store.keyword_search(q, k=k, **broad)),
+            "dense_search": _time_each(qs, lambda q: store.dense_search(vectors[q], k=k)),
+            "dense_search_chroma_broad_filter": _time_each(
+                qs, lambda q: store.filtered_dense_search(vectors[q], k=k, path="chroma", **broad)),
+            "count_filter_chunks": _time_each(qs, lambda q: store.keyword_count_matching(**broad)),
+            "dense_side_broad_filter": _time_each(qs, lambda q: store.filtered_dense_search(vectors[q], k=k, **broad)),
+            "dense_side_narrow_filter": _time_each(
+                qs, lambda q: store.filtered_dense_search(vectors[q], k=k, **narrow)),
+            "read_narrow_vectors": {**_time_each(qs, lambda q: store.read_vectors(narrow_ids)),
+                                    "vectors": len(narrow_ids)},
+            "read_candidate_vectors": _time_each(qs, lambda q: store.get_embeddings(candidates[q])),
+        }
+        figures["cost_constants"] = _path_costs(store, qs, vectors, k=k)
+    return figures
+
+
+def _path_costs(store: ArticleStore, qs: list[str], vectors: dict[str, list[float]], *, k: int) -> dict[str, object]:
+    """Milliseconds per vector read by id, and per result of an over-fetched search (``store.py``'s constants)."""
+    every = sorted(store.keyword_chunk_ids())
+    reads = []
+    for n in (20, 200, 1000, 2000):
+        ids = every[:: max(1, len(every) // n)][:n]
+        reads.append((len(ids), _time_each(qs[:10], _reading(store, ids))["p50_ms"]))
+    total = store.count()
+    fetches = []
+    for days in (365, 60, 14, 7, 4):  # a shorter window leaves fewer chunks, so the over-fetch asks for more results
+        limits: dict[str, Any] = {"since": date(2024, 1, 1), "until": date(2024, 1, 1) + timedelta(days=days - 1)}
+        left = store.keyword_count_matching(**limits)
+        if left:
+            fetch = min(total, int(2 * k * total / left) + 1)
+            fetches.append((fetch, _time_each(qs[:10], _overfetching(store, vectors, k, limits))["p50_ms"]))
+    return {"read_ms_per_vector": round(_slope(reads), 4), "reads": [list(r) for r in reads],
+            "search_ms_per_result": round(_slope(fetches), 4) if len(fetches) > 1 else None,
+            "searches": [list(f) for f in fetches]}
+
+
+def _reading(store: ArticleStore, ids: list[str]) -> Callable[[str], object]:
+    return lambda q: store.read_vectors(ids)
+
+
+def _overfetching(store: ArticleStore, vectors: dict[str, list[float]], k: int,
+                  limits: dict[str, Any]) -> Callable[[str], object]:
+    return lambda q: store.filtered_dense_search(vectors[q], k=k, path="overfetch", **limits)
+
+
+def copy_check(where: Where) -> dict[str, float]:
     """Seconds to have the copy signatures in a freshly opened store: from the file, and rebuilt from the chunks."""
     from assistant.copies import CopyIndex, stored_texts
 
-    with Assistant.from_settings(_settings(data_dir)) as bot:
+    with Assistant.from_settings(where.settings()) as bot:
         bot.store.copy_index()  # writes the file if an older version built this store
-    with Assistant.from_settings(_settings(data_dir)) as bot:
+    with Assistant.from_settings(where.settings()) as bot:
         t0 = time.perf_counter()
         index = bot.store.copy_index()
         loaded_s = time.perf_counter() - t0
@@ -407,43 +549,54 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the synthetic store here (reused when already full)")
     parser.add_argument("--chroma-server", metavar="HOST:PORT",
                         help="measure against a running `chroma run` (loopback) instead of the embedded store")
-    parser.add_argument("--part", choices=["all", "refresh"], default="all",
-                        help="refresh: only the cost of following other clients' writes (needs --chroma-server)")
+    parser.add_argument("--part", choices=["all", "refresh", "stages"], default="all",
+                        help="refresh: only the cost of following other clients' writes (needs --chroma-server); "
+                             "stages: only each step of a retrieval timed on its own, and the filtered path's costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    server = None
     if args.chroma_server:
-        global SERVER
         host, _, port = args.chroma_server.rpartition(":")
         if not host or not port.isdigit():
             parser.error("--chroma-server takes HOST:PORT, e.g. 127.0.0.1:8000")
-        SERVER = (host, int(port))
-    if args.part == "refresh" and SERVER is None:
+        server = (host, int(port))
+    if args.part == "refresh" and server is None:
         parser.error("--part refresh needs --chroma-server HOST:PORT")
     with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
-        data_dir = args.data_dir or Path(tmp) / "data"
-        fresh = not (data_dir / "keyword-server").exists()
-        built = build(data_dir, args.chunks)
-        if SERVER is not None and fresh:  # build() opened the store, which filled the index: start from none
-            shutil.rmtree(data_dir / "keyword-server", ignore_errors=True)
-        qs = questions(args.queries)
-        figures: dict[str, object] = {"chunks": built["chunks"], "build_seconds": built["build_seconds"]}
-        if args.part == "refresh":
-            figures["refresh"] = refresh_costs(data_dir, qs)
-            figures["chroma_server"] = f"{SERVER[0]}:{SERVER[1]}" if SERVER is not None else ""
-            figures["machine"] = machine()
-            report(figures, as_json=args.json)
-            return 0
-        figures["cold"] = cold(data_dir, qs[0], repeats=4 if SERVER else 3, first_fills=SERVER is not None and fresh)
-        figures.update(warm(data_dir, qs, baseline_queries=args.baseline_queries))
-        figures["local_vectors"] = local_vectors(data_dir, qs)
-        figures["copy_check"] = copy_check(data_dir)  # with a server: the file beside the client's keyword index
-        if SERVER is not None:
-            figures["refresh"] = refresh_costs(data_dir, qs)
-            figures["chroma_server"] = f"{SERVER[0]}:{SERVER[1]}"
-    figures["targets"] = {"p95_ms": 40 if args.chunks <= 10000 else 100, "cold_beyond_imports_s": 3.0}
+        where = Where(data_dir=args.data_dir or Path(tmp) / "data", server=server)
+        figures = measure(where, chunks=args.chunks, queries=args.queries, baseline_queries=args.baseline_queries,
+                          part=args.part)
     figures["machine"] = machine()
     report(figures, as_json=args.json)
     return 0
+
+
+def measure(where: Where, *, chunks: int, queries: int, baseline_queries: int, part: str) -> dict[str, object]:
+    """Build the store (or reuse it), then every figure of the module docstring (``part="refresh"``: that one)."""
+    fresh = not (where.data_dir / "keyword-server").exists()
+    built = build(where, chunks)
+    if where.server is not None and fresh:  # build() opened the store, which filled the index: start from none
+        shutil.rmtree(where.data_dir / "keyword-server", ignore_errors=True)
+    qs = questions(queries)
+    figures: dict[str, object] = {"chunks": built["chunks"], "build_seconds": built["build_seconds"]}
+    server = f"{where.server[0]}:{where.server[1]}" if where.server is not None else ""
+    if part == "refresh":
+        figures["refresh"] = refresh_costs(where, qs)
+        figures["chroma_server"] = server
+        return figures
+    if part == "stages":
+        figures["stages"] = stages(where, qs)
+        figures["chroma_server"] = server
+        return figures
+    figures["cold"] = cold(where, qs[0], repeats=4 if server else 3, first_fills=bool(server) and fresh)
+    figures.update(warm(where, qs, baseline_queries=baseline_queries))
+    figures["local_vectors"] = local_vectors(where, qs)
+    figures["copy_check"] = copy_check(where)  # with a server: the file beside the client's keyword index
+    if server:
+        figures["refresh"] = refresh_costs(where, qs)
+        figures["chroma_server"] = server
+    figures["targets"] = {"p95_ms": 40 if chunks <= 10000 else 100, "cold_beyond_imports_s": 3.0}
+    return figures
 
 
 if __name__ == "__main__":

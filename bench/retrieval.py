@@ -4,6 +4,7 @@ Usage::
 
     python bench/retrieval.py                                 # MiniLM, ../shared/benchmarks/rgb/en_fact.json
     python bench/retrieval.py --data path/to/en_fact.json --json
+    python bench/retrieval.py --sentences                     # + the sentence-level rankings (about 3 min more)
 
 The data file (CC BY-NC-SA 4.0) is read at run time and never copied. The corpus is every
 ``positive`` and ``negative`` passage of the 100 records, deduplicated by text (969 passages),
@@ -28,10 +29,10 @@ Rankings reported:
 - ``default``: ``HybridRetriever.retrieve`` exactly as ``assistant ask`` runs it (fusion, year and
   answer-form terms, relevance = the fused score, MMR).
 
-- sentence-level rankings (``bench/retrieval_sentences.py``): sentence vectors pooled from each chunk's
-  own MiniLM pass or embedded one by one, how alike they rank and what they cost, and the default with a
-  sentence term (best-sentence cosine, the answer-form term on the MiniLM-picked sentence, a sentence-level
-  RRF list). Tried on ``tune``; none is the default (docs/benchmarks.md says why).
+- with ``--sentences``, sentence-level rankings (``bench/retrieval_sentences.py``): sentence vectors pooled from
+  each chunk's own MiniLM pass or embedded one by one, how alike they rank and what they cost, and the default
+  with a sentence term (best-sentence cosine, the answer-form term on the MiniLM-picked sentence, a
+  sentence-level RRF list). Tried on ``tune``; none is the default (docs/benchmarks.md says why).
 
 Also tried on ``tune`` and left out (figures in docs/benchmarks.md): a convex mix of cosine and
 normalised BM25; RRF's k at 10 and 30. RGB passages have no titles or dates, so contextual chunk
@@ -58,7 +59,6 @@ from assistant.retrieval import (  # noqa: E402
     HybridRetriever,
     mmr,
     rerank_terms,
-    rrf,
     year_agreement,
 )
 from assistant.schemas import Article  # noqa: E402
@@ -169,10 +169,10 @@ def stage_rankers(store: ArticleStore, embedding: EmbeddingBackend) -> dict[str,
     def keyword(query: str) -> list[str]:
         return [_passage(cid) for cid, _ in store.keyword_search(query, k=fetch)]
 
+    fuser = HybridRetriever(store=store, embeddings=embedding.embeddings, fetch_k=fetch)
+
     def fused_ids(query: str) -> dict[str, float]:
-        vector = embedding.embeddings.embed_query(query)
-        return rrf([[c.chunk_id for c, _ in store.dense_search(vector, k=fetch)],
-                    [cid for cid, _ in store.keyword_search(query, k=fetch)]])
+        return fuser.fuse(query, embedding.embeddings.embed_query(query))
 
     def fusion(query: str) -> list[str]:
         fused = fused_ids(query)
@@ -212,8 +212,9 @@ def default_ranker(store: ArticleStore, embedding: EmbeddingBackend) -> Ranker:
     return rank
 
 
-def run(data: Path) -> dict[str, object]:
-    """Every ranking's metrics, with the default's gain over the baseline."""
+def run(data: Path, *, sentences: bool = False) -> dict[str, object]:
+    """Every ranking's metrics, with the default's gain over the baseline; ``sentences`` adds the sentence-level
+    ones (``bench/retrieval_sentences.py``)."""
     records = load(data)
     passages = corpus(records)
     wanted = relevant(records, passages)
@@ -225,11 +226,11 @@ def run(data: Path) -> dict[str, object]:
     build_s = time.perf_counter() - started
     results: dict[str, object] = {"passages": len(passages), "queries": len(records),
                                   "split": "tune = even ids, test = odd ids", "build_seconds": round(build_s, 1)}
-    if isinstance(embedding.embeddings, MiniLMEmbeddings):
-        sentences = sentence_vectors(store.all_chunks(), embedding.embeddings, threads=1)
-        results["sentence_vectors"] = {"cost": sentences.cost,
-                                       "agreement": agreement(sentences, store, embedding, [r.query for r in records])}
-        rankers.update(sentence_rankers(store, embedding, sentences, depth=DEPTH))
+    if sentences and isinstance(embedding.embeddings, MiniLMEmbeddings):
+        vectors = sentence_vectors(store.all_chunks(), embedding.embeddings, threads=1)
+        results["sentence_vectors"] = {"cost": vectors.cost,
+                                       "agreement": agreement(vectors, store, embedding, [r.query for r in records])}
+        rankers.update(sentence_rankers(store, embedding, vectors, depth=DEPTH))
     for name, ranker in rankers.items():
         t0 = time.perf_counter()
         results[name] = evaluate(ranker, records, wanted)
@@ -245,12 +246,14 @@ def run(data: Path) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RGB en_fact.json (read, never copied)")
+    parser.add_argument("--sentences", action="store_true",
+                        help="also the sentence-level rankings and the sentence vectors' cost (about 3 min more)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"error: {args.data} not found; pass --data path/to/en_fact.json", file=sys.stderr)
         return 2
-    figures = run(args.data)
+    figures = run(args.data, sentences=args.sentences)
     report(figures, as_json=args.json)
     return 0
 

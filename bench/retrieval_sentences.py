@@ -11,9 +11,8 @@ correlation of the candidates' best-sentence cosines). ``cost`` times both again
 alone, on the same texts, one torch thread (two contend with other work on a shared machine), in wall-clock
 and CPU seconds summed over two runs each in alternating order (the pooled pass is timed as a pass of its own
 here; inside an ingest it would be the chunk's own pass, so its cost there is the pooling alone).
-The rankings are the default retrieval (``HybridRetriever``'s
-fusion, terms and MMR, replicated here with a hook for one more term; ``default_replica`` shows the
-replica ranks as the default does) with:
+The rankings are the default retrieval itself (``HybridRetriever``: fusion, terms and MMR) with another
+``rerank`` passed in (the last keeps the default rerank and passes an ``extra_ranking``):
 
 - ``pooled_sentence_cosine``: + ``SENTENCE_WEIGHT`` x the best pooled-sentence cosine, without the
   answer-form term: the variant that did best on the tuning half (Hits@5 0.92; docs/benchmarks.md);
@@ -35,7 +34,15 @@ import numpy.typing as npt
 
 from assistant.answer_types import unfit_reason
 from assistant.providers import EmbeddingBackend, MiniLMEmbeddings, batch_threads
-from assistant.retrieval import _YEAR, ANSWER_FORM_WEIGHT, YEAR_WEIGHT, answer_form, mmr, rrf, year_agreement
+from assistant.retrieval import (
+    _YEAR,
+    ANSWER_FORM_WEIGHT,
+    YEAR_WEIGHT,
+    HybridRetriever,
+    Ranking,
+    Rerank,
+    year_agreement,
+)
 from assistant.schemas import RetrievedChunk
 from assistant.sentences import sentence_spans
 from assistant.store import ArticleStore
@@ -45,7 +52,6 @@ Ranker = Callable[[str], list[str]]
 Extra = Callable[[str, Matrix, dict[str, float], Mapping[str, RetrievedChunk]], dict[str, float]]
 SENTENCE_WEIGHT = 0.03
 """Tuned on the even ids (0.01-0.04 all gave tune Hits@5 0.92 without the answer-form term)."""
-FETCH = 20  # HybridRetriever.fetch_k
 
 
 @dataclass
@@ -111,11 +117,12 @@ def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
 def agreement(sentences: Sentences, store: ArticleStore, embedding: EmbeddingBackend,
               queries: Sequence[str]) -> dict[str, float]:
     """How alike pooled and separate vectors rank, over each query's fused candidates."""
+    retriever = HybridRetriever(store=store, embeddings=embedding.embeddings)
     same = total = 0
     correlations = []
     for query in queries:
         vector = _unit([embedding.embeddings.embed_query(query)])[0]
-        fused = _fused(store, query, vector)
+        fused = retriever.fuse(query, vector.tolist())
         best_pooled, best_separate = [], []
         for cid in fused:
             p, s = sentences.pooled[cid] @ vector, sentences.separate[cid] @ vector
@@ -129,27 +136,35 @@ def agreement(sentences: Sentences, store: ArticleStore, embedding: EmbeddingBac
             "best_cosine_rank_correlation_median": round(float(np.nanmedian(correlations)), 3)}
 
 
-def _fused(store: ArticleStore, query: str, vector: Matrix, extra_list: Sequence[str] = ()) -> dict[str, float]:
-    dense = [c.chunk_id for c, _ in store.dense_search(vector.tolist(), k=FETCH)]
-    lexical = [cid for cid, _ in store.keyword_search(query, k=FETCH)]
-    return rrf([dense, lexical, *([list(extra_list)] if extra_list else [])])
-
-
-def _ranker(store: ArticleStore, embedding: EmbeddingBackend, extra: Extra, *, depth: int,
+def _ranker(store: ArticleStore, embedding: EmbeddingBackend, *, depth: int, extra: Extra | None = None,
             sentence_list: Callable[[Matrix], list[str]] | None = None) -> Ranker:
-    """The default retrieval with ``extra`` scoring the fused candidates instead of ``rerank_terms``."""
+    """``HybridRetriever`` itself, with ``extra`` as its rerank and ``sentence_list`` as its extra fused ranking
+    (each given the query vector scaled to length 1); the assistant's own where either is None."""
+    retriever = HybridRetriever(store=store, embeddings=embedding.embeddings, k=depth)
+    if extra is not None:
+        retriever.rerank = _on_unit_vector(extra)
+    if sentence_list is not None:
+        retriever.extra_ranking = _ranking_on_unit_vector(sentence_list)
 
     def rank(query: str) -> list[str]:
-        vector = _unit([embedding.embeddings.embed_query(query)])[0]
-        fused = _fused(store, query, vector, sentence_list(vector) if sentence_list else ())
-        found, vectors = store.get_chunks_and_embeddings(list(fused))
-        scored = extra(query, vector, {c: s for c, s in fused.items() if c in vectors}, found)
-        order = sorted(scored, key=lambda c: (-scored[c], c))
-        low, high = min(scored.values()), max(scored.values())
-        relevance = {c: (scored[c] - low) / (high - low) if high > low else 1.0 for c in order}
-        return [c.split(":", 1)[0] for c in mmr(order, relevance=relevance, vectors=vectors, k=depth)]
+        return [c.chunk_id.split(":", 1)[0] for c in retriever.retrieve(query).chunks]
 
     return rank
+
+
+def _on_unit_vector(extra: Extra) -> Rerank:
+    def rerank(query: str, query_vector: Sequence[float], fused: dict[str, float],
+               found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
+        return extra(query, _unit([query_vector])[0], fused, found)
+
+    return rerank
+
+
+def _ranking_on_unit_vector(sentence_list: Callable[[Matrix], list[str]]) -> Ranking:
+    def ranking(query: str, query_vector: Sequence[float]) -> list[str]:
+        return sentence_list(_unit([query_vector])[0])
+
+    return ranking
 
 
 def _year(query: str, chunk: RetrievedChunk) -> float:
@@ -176,27 +191,22 @@ def sentence_rankers(store: ArticleStore, embedding: EmbeddingBackend, sentences
             return out
         return extra
 
-    def default_terms(query: str, vector: Matrix, fused: dict[str, float],
-                      found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
-        return {cid: s + ANSWER_FORM_WEIGHT * answer_form(query, found[cid].text) + _year(query, found[cid])
-                for cid, s in fused.items()}
-
     def cosine_term(query: str, vector: Matrix, fused: dict[str, float],
                     found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
         return {cid: s + SENTENCE_WEIGHT * best(sentences.pooled, cid, vector)[1] + _year(query, found[cid])
                 for cid, s in fused.items()}
 
+    fetch = HybridRetriever.fetch_k
     owners = [cid for cid, rows in sentences.pooled.items() for _ in rows]
     stacked = np.vstack(list(sentences.pooled.values()))
 
     def sentence_list(vector: Matrix) -> list[str]:
         ranked = dict.fromkeys(owners[i] for i in np.argsort(-(stacked @ vector), kind="stable"))
-        return list(ranked)[:FETCH]
+        return list(ranked)[:fetch]
 
     return {
-        "default_replica": _ranker(store, embedding, default_terms, depth=depth),
-        "pooled_sentence_cosine": _ranker(store, embedding, cosine_term, depth=depth),
-        "answer_form_pooled_sentence": _ranker(store, embedding, form_on(sentences.pooled), depth=depth),
-        "answer_form_separate_sentence": _ranker(store, embedding, form_on(sentences.separate), depth=depth),
-        "sentence_list_pooled": _ranker(store, embedding, default_terms, depth=depth, sentence_list=sentence_list),
+        "pooled_sentence_cosine": _ranker(store, embedding, depth=depth, extra=cosine_term),
+        "answer_form_pooled_sentence": _ranker(store, embedding, depth=depth, extra=form_on(sentences.pooled)),
+        "answer_form_separate_sentence": _ranker(store, embedding, depth=depth, extra=form_on(sentences.separate)),
+        "sentence_list_pooled": _ranker(store, embedding, depth=depth, sentence_list=sentence_list),
     }

@@ -25,27 +25,23 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbReport, load_rgb  # noqa: E402
+from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbReport, RgbRow, half_figures, load_rgb  # noqa: E402
 from bench.common import machine, report  # noqa: E402
 
 
 def split_figures(rgb_report: RgbReport, rgb_file: Path) -> dict[str, object]:
     """Rejection and wrong+cited per 100 on the questions whose negatives state the answer, and on the rest."""
     records = {r.id: r for r in load_rgb(rgb_file)}
-    parts: dict[str, list[tuple[bool, bool]]] = {"negatives_state_it": [], "negatives_clean": []}
+    parts: dict[str, list[RgbRow]] = {"negatives_state_it": [], "negatives_clean": []}
     for row in rgb_report.rows:
         record = records[row.id]
         leaky = any(record.found_loosely(passage) for passage in record.negative)
-        parts["negatives_state_it" if leaky else "negatives_clean"].append(
-            (row.negative_abstained, row.wrong_with_citation))
+        parts["negatives_state_it" if leaky else "negatives_clean"].append(row)
     figures: dict[str, object] = {}
-    for name, outcomes in parts.items():
-        n = len(outcomes)
-        figures[name] = {
-            "questions": n,
-            "negative_rejection": round(sum(a for a, _ in outcomes) / n, 3) if n else None,
-            "wrong_with_citation_per_100": round(100 * sum(w for _, w in outcomes) / n, 1) if n else None,
-        }
+    for name, rows in parts.items():
+        counted = half_figures(rows)  # the eval's own counting, on this part of its rows
+        figures[name] = {"questions": counted.questions, "negative_rejection": counted.negative_rejection,
+                         "wrong_with_citation_per_100": counted.wrong_with_citation_per_100}
     return figures
 
 

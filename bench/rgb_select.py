@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -45,7 +46,14 @@ from assistant.answering import AnswerEvent, AnswerWriter  # noqa: E402
 from assistant.evidence import select_evidence  # noqa: E402
 from assistant.grounding import GroundingChecker  # noqa: E402
 from assistant.providers import ChatBackend, chat_backend, embedding_backend  # noqa: E402
-from assistant.rgb_eval import DEFAULT_RGB_FILE, RgbRecord, load_rgb, passage_store  # noqa: E402
+from assistant.rgb_eval import (  # noqa: E402
+    DEFAULT_RGB_FILE,
+    RgbRecord,
+    RgbRow,
+    half_figures,
+    load_rgb,
+    passage_store,
+)
 from assistant.schemas import Answer, RetrievalInfo, RetrievedChunk  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bench.common import machine, report  # noqa: E402
@@ -127,45 +135,64 @@ def _retrieve(query: str, passages: Sequence[str], settings: Settings, embedding
 
 def score(items: Sequence[dict[str, object]], embeddings: Embeddings, chat: ChatBackend,
           *, show: bool = False, scorer: ScorerModel | None = None) -> dict[str, object]:
-    """The extractive answer path on every cached item; the eval's figures and the evidence's hit rates."""
+    """The extractive answer path on every cached item; the eval's figures (counted by ``half_figures``, as
+    ``assistant eval --set rgb`` counts them) and the evidence's hit rates."""
     writer = AnswerWriter(chat=chat, checker=GroundingChecker(embeddings=embeddings), embeddings=embeddings,
                           style="extractive", scorer=scorer)
-    tally = {"questions": 0, "correct": 0, "answered": 0, "rejected": 0, "wrong_cited": 0, "negatives": 0,
-             "top1": 0, "top3": 0, "correct_loose": 0, "wrong_loose": 0}
+    outcomes: dict[int, dict[str, object]] = {}  # per question, the fields of its eval row from its two runs
+    top1 = top3 = 0
     for item in items:
         record = RgbRecord(id=int(str(item["id"])), query=str(item["query"]), answer=item["answer"],  # type: ignore[arg-type]
                            fakeanswer="", positive=[], positive_wrong=[], negative=[])
         chunks = [RetrievedChunk.model_validate(c) for c in item["chunks"]]  # type: ignore[attr-defined]
         answer = _answer(writer, record.query, chunks, RetrievalInfo.model_validate(item["info"]))
+        fields = outcomes.setdefault(record.id, {"id": record.id, "half": record.half, "seconds": 0.0})
         if item["run"] == "mixed":
-            tally["questions"] += 1
-            right = not answer.abstained and record.found_in(answer.answer)
-            tally["correct"] += right
-            tally["correct_loose"] += not answer.abstained and record.found_loosely(answer.answer)
-            tally["answered"] += not answer.abstained
+            fields.update(_mixed_outcome(record, answer))
             picked = select_evidence(record.query, chunks, embeddings=embeddings, limit=3,
                                      weights=None) if chunks else []
-            tally["top1"] += bool(picked) and record.found_in(picked[0].text)
-            tally["top3"] += any(record.found_in(p.text) for p in picked)
-            if show and not right:
+            top1 += bool(picked) and record.found_in(picked[0].text)
+            top3 += any(record.found_in(p.text) for p in picked)
+            if show and not fields["correct"]:
                 print(f"MISS  {record.id:3d} {record.query!r} want={record.parts()} got={_short(answer)}")
         else:
-            tally["negatives"] += 1
-            tally["rejected"] += answer.abstained
-            wrong = not answer.abstained and bool(answer.citations) and not record.found_in(answer.answer)
-            tally["wrong_cited"] += wrong
-            tally["wrong_loose"] += wrong and not record.found_loosely(answer.answer)
-            if show and wrong:
+            fields.update(_negative_outcome(record, answer))
+            if show and fields["wrong_with_citation"]:
                 print(f"WRONG {record.id:3d} {record.query!r} got={_short(answer)}")
-    n, m = max(tally["questions"], 1), max(tally["negatives"], 1)
-    return {"questions": tally["questions"], "accuracy": round(tally["correct"] / n, 3),
-            "mixed_answer_rate": round(tally["answered"] / n, 3),
-            "negative_rejection": round(tally["rejected"] / m, 3),
-            "wrong_with_citation_per_100": round(100 * tally["wrong_cited"] / m, 1),
-            "evidence_top1_holds_answer": round(tally["top1"] / n, 3),
-            "evidence_top3_holds_answer": round(tally["top3"] / n, 3),
-            "second_figure_any_spelling": {"accuracy": round(tally["correct_loose"] / n, 3),
-                                           "wrong_with_citation_per_100": round(100 * tally["wrong_loose"] / m, 1)}}
+    rows = [_eval_row(fields) for fields in outcomes.values()]
+    counted = half_figures(rows)
+    n = max(counted.questions, 1)
+    return {"questions": counted.questions, "accuracy": counted.accuracy,
+            "mixed_answer_rate": counted.mixed_answer_rate,
+            "negative_rejection": counted.negative_rejection,
+            "wrong_with_citation_per_100": counted.wrong_with_citation_per_100,
+            "evidence_top1_holds_answer": round(top1 / n, 3),
+            "evidence_top3_holds_answer": round(top3 / n, 3),
+            "second_figure_any_spelling": {"accuracy": counted.accuracy_any_spelling,
+                                           "wrong_with_citation_per_100": counted.wrong_any_spelling_per_100}}
+
+
+def _mixed_outcome(record: RgbRecord, answer: Answer) -> dict[str, object]:
+    """The eval row's fields from the run on positives and negatives (as ``rgb_eval`` judges them)."""
+    return {"mixed_abstained": answer.abstained, "correct": not answer.abstained and record.found_in(answer.answer),
+            "mixed_words": len(answer.answer.split()),
+            "correct_any_spelling": not answer.abstained and record.found_loosely(answer.answer)}
+
+
+def _negative_outcome(record: RgbRecord, answer: Answer) -> dict[str, object]:
+    """The eval row's fields from the run on negatives only: an answer with a citation that lacks RGB's is wrong."""
+    cited = not answer.abstained and bool(answer.citations)
+    return {"negative_abstained": answer.abstained,
+            "wrong_with_citation": cited and not record.found_in(answer.answer),
+            "wrong_any_spelling": cited and not record.found_loosely(answer.answer)}
+
+
+def _eval_row(fields: dict[str, object]) -> RgbRow:
+    """One question's row; both its runs must be in the cache."""
+    try:
+        return RgbRow.model_validate(fields)
+    except ValidationError as exc:
+        raise SystemExit(f"error: the cache lacks a run of question {fields['id']}; rebuild it with --build") from exc
 
 
 def fit(items: Sequence[dict[str, object]], embeddings: Embeddings, *, drop: str, l2: float, vote: bool,

@@ -164,16 +164,14 @@ def test_copy_signatures_are_kept_beside_the_index_and_dropped_when_another_clie
 
 
 def test_an_index_further_behind_than_the_change_log_is_refilled_on_open(
-    server: tuple[Settings, Settings], refills: list[int], monkeypatch: pytest.MonkeyPatch
+    server: tuple[Settings, Settings], refills: list[int]
 ) -> None:
-    import assistant.store as store_module
-
     mine, other = server
     a, b, c = _article(TEXT_A), _article(TEXT_B), _article(TEXT_C)
     with _open(mine) as store:
         store.add_article(a, _chunks(a))
-    monkeypatch.setattr(store_module, "_LOG_ARTICLES", 1)  # the log remembers the last write only
-    with _open(other) as store:
+    # The other client's writes leave a log that remembers the last write only.
+    with _open(other.model_copy(update={"chroma_change_log_articles": 1})) as store:
         store.add_article(b, _chunks(b))
         store.add_article(c, _chunks(c))
     refills.clear()

@@ -29,11 +29,12 @@ def server(tmp_path: Path, chroma_server: tuple[str, int]) -> Iterator[tuple[Pat
     yield tmp_path, host, port, f"r-{uuid.uuid4().hex[:12]}"
 
 
-def _client(server: tuple[Path, str, int, str], name: str, *, every: float) -> Settings:
-    """One client of the shared collection, with its own DATA_DIR, checking for others' writes every ``every`` s."""
+def _client(server: tuple[Path, str, int, str], name: str, *, every: float, log: int = 400) -> Settings:
+    """One client of the shared collection, with its own DATA_DIR, checking for others' writes every ``every`` s
+    (its writes logged within ``log`` articles)."""
     root, host, port, collection = server
     return _settings(root / name, chroma_host=host, chroma_port=port, collection=collection,
-                     chroma_refresh_seconds=every)
+                     chroma_refresh_seconds=every, chroma_change_log_articles=log)
 
 
 def _retriever(store: ArticleStore) -> HybridRetriever:
@@ -206,15 +207,12 @@ def test_searches_during_a_refill_see_the_old_index_and_do_not_wait_for_it(
 
 
 def test_a_client_further_behind_than_the_change_log_refills_whole(
-    server: tuple[Path, str, int, str], refills: list[int], monkeypatch: pytest.MonkeyPatch
+    server: tuple[Path, str, int, str], refills: list[int]
 ) -> None:
-    import assistant.store as store_module
-
-    monkeypatch.setattr(store_module, "_LOG_ARTICLES", 1)  # the log remembers one article: the last write
     a, b, c = _article(TEXT_A), _article(TEXT_B), _article(TEXT_C)
     with _open(_client(server, "mine", every=0)) as mine:
         mine.add_article(a, _chunks(a))
-        with _open(_client(server, "other", every=0)) as other:
+        with _open(_client(server, "other", every=0, log=1)) as other:  # its log remembers the last write only
             other.add_article(b, _chunks(b))
             other.add_article(c, _chunks(c))  # b's write has left the log
         refills.clear()

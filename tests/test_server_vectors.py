@@ -84,10 +84,8 @@ def _in_step(store: ArticleStore) -> set[str]:
 
 
 def _ranked(store: ArticleStore, *, local: bool) -> list[tuple[str, float]]:
-    store.local_vectors = local
     query = _embeddings().embed_query("council budget libraries")
-    hits = store.filtered_dense_search(query, k=5, path="direct", **LIMITS)  # type: ignore[arg-type]
-    store.local_vectors = True
+    hits = store.filtered_dense_search(query, k=5, path="direct", local_vectors=local, **LIMITS)  # type: ignore[arg-type]
     return [(c.chunk_id, round(s, 6)) for c, s in hits]
 
 
