@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/rgb_reader.py [--limit N] [--json]      # RGB's tune half only (even ids), about 10 min on 2 cores
+    python bench/rgb_reader.py [--limit N] [--json]   # tune half only (even ids); 32 min on a shared 2-core machine
 
 Why: the extractive answer path decides from MiniLM similarity, word overlap and answer-type fit whether a retrieved
 sentence answers the question, and on RGB that decision is where accuracy and negative rejection are lost (the
