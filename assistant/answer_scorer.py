@@ -27,12 +27,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.answer_candidates import date_key
-from assistant.answer_facts import BEARING_SHARE as BEARING_SHARE
 from assistant.answer_facts import RELATION_FLOOR as RELATION_FLOOR
 from assistant.answer_facts import PoolFacts, SentenceFacts
-from assistant.answer_facts import answer_spans as answer_spans
 from assistant.answer_facts import bearing_articles as bearing_articles
-from assistant.answer_facts import fit_problem as fit_problem
 from assistant.answer_facts import states as states
 from assistant.answer_facts import support_of as support_of
 from assistant.answer_types import answer_type

@@ -49,7 +49,6 @@ def _unit_rows(vectors: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
     return unit
 
 
-_YEAR = dates.YEAR_IN_TEXT  # bench/retrieval.py and bench/retrieval_sentences.py import it; the code uses dates.years
 YEAR_WEIGHT = 0.008
 """Half a first place in one RRF list (1/61): tuned on RGB's even ids (bench/retrieval.py, docs/benchmarks.md)."""
 

@@ -9,8 +9,8 @@ Usage::
 machine its wall-clock figures move with the load more than this part does. So here the seeds are ingested, each
 eval question's chunks retrieved, and every sentence's vector computed once beforehand; what is timed, in CPU
 seconds of this process, is ``select_evidence`` (the vectors looked up, not computed) and ``choose_answer`` on the
-pool it gives, as ``AnswerWriter`` calls them. Each question's keyword-overlap cache is emptied before it, so no
-round gains from the one before.
+pool it gives, as ``AnswerWriter`` calls them. The keyword-overlap and chunk-text caches are emptied before each
+question, so no round gains from the one before.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant import evidence  # noqa: E402
+from assistant import answer_facts, evidence  # noqa: E402
 from assistant.answering import choose_answer  # noqa: E402
 from assistant.evaluation import load_items  # noqa: E402
 from assistant.schemas import RetrievedChunk  # noqa: E402
@@ -76,9 +76,10 @@ def run(*, rounds: int) -> dict[str, object]:
             spent: list[float] = []
             for _ in range(rounds):
                 for question in questions:
-                    clear = getattr(evidence.keyword_overlap, "cache_clear", None)
-                    if clear is not None:
-                        clear()
+                    for cached in (evidence.keyword_overlap, answer_facts._folded, answer_facts._prefixes):
+                        clear = getattr(cached, "cache_clear", None)
+                        if clear is not None:
+                            clear()
                     started = time.process_time()
                     _answer_path(question, chunks[question], vectors)
                     spent.append(time.process_time() - started)

@@ -52,9 +52,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from assistant.chunking import chunk_article  # noqa: E402
+from assistant.dates import years as years_in  # noqa: E402
 from assistant.providers import EmbeddingBackend, MiniLMEmbeddings, batch_threads, embedding_backend  # noqa: E402
 from assistant.retrieval import (  # noqa: E402
-    _YEAR,
     YEAR_WEIGHT,
     HybridRetriever,
     mmr,
@@ -180,7 +180,7 @@ def stage_rankers(store: ArticleStore, embedding: EmbeddingBackend) -> dict[str,
 
     def fusion_year(query: str) -> list[str]:
         fused = fused_ids(query)
-        years = set(_YEAR.findall(query))
+        years = years_in(query)
         if years:
             found = {c.chunk_id: c for c in store.get_chunks(list(fused))}
             fused = {cid: s + YEAR_WEIGHT * year_agreement(years, found[cid]) for cid, s in fused.items()}

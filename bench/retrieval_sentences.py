@@ -33,9 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant.answer_types import unfit_reason
+from assistant.dates import years as years_in
 from assistant.providers import EmbeddingBackend, MiniLMEmbeddings, batch_threads
 from assistant.retrieval import (
-    _YEAR,
     ANSWER_FORM_WEIGHT,
     YEAR_WEIGHT,
     HybridRetriever,
@@ -168,7 +168,7 @@ def _ranking_on_unit_vector(sentence_list: Callable[[Matrix], list[str]]) -> Ran
 
 
 def _year(query: str, chunk: RetrievedChunk) -> float:
-    years = set(_YEAR.findall(query))
+    years = years_in(query)
     return YEAR_WEIGHT * year_agreement(years, chunk) if years else 0.0
 
 

@@ -18,12 +18,12 @@ questions four ways:
 - ``judge``: log P("Yes") - log P("No") when asked, in its chat template, whether the text answers the question.
 
 A sentence is an answer when it holds RGB's answer (RGB's own scoring); negative passages that state it are left out.
-Two figures per signal:
+Figures per signal:
 
 - ``sentence_auc``: answer sentences against the negatives' sentences, pooled over questions;
-- ``question_auc``: per question, the best answer sentence against the best negative sentence. This is the
-  decision the answer path has to make (answer from the mixed passages, abstain on the negatives alone), and 0.5
-  is chance.
+- ``questions_won``: the share of questions whose best answer sentence outscores their own best negative sentence
+  (ties count half). This is the decision the answer path has to make (answer from the mixed passages, abstain on
+  the negatives alone) with one threshold for every question, and 0.5 is a coin's.
 
 It changes nothing and tunes nothing; the report half (odd ids) is never read.
 """
@@ -31,6 +31,7 @@ It changes nothing and tunes nothing; the report half (odd ids) is never read.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -132,15 +133,16 @@ def figures(rows: Sequence[dict[str, Any]]) -> dict[str, object]:
     for signal in SIGNALS:
         answers = [r[signal] for r in rows if r["answer"]]
         negatives = [r[signal] for r in rows if r["kind"] == "negative"]
-        best_answer, best_negative = [], []
+        won = []
         for i in ids:
             mine = [r for r in rows if r["id"] == i]
             a = [r[signal] for r in mine if r["answer"]]
             n = [r[signal] for r in mine if r["kind"] == "negative"]
             if a and n:
-                best_answer.append(max(a))
-                best_negative.append(max(n))
-        result[signal] = {"sentence_auc": auc(answers, negatives), "question_auc": auc(best_answer, best_negative)}
+                won.append(1.0 if max(a) > max(n) else 0.5 if max(a) == max(n) else 0.0)
+        result[signal] = {"sentence_auc": auc(answers, negatives),
+                          "questions_won": round(sum(won) / len(won), 3) if won else None,
+                          "questions_compared": len(won)}
     result["questions"] = len(ids)
     result["answer_sentences"] = sum(1 for r in rows if r["answer"])
     result["negative_sentences"] = sum(1 for r in rows if r["kind"] == "negative")
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT / DEFAULT_RGB_FILE, help="RGB's en_fact.json")
     parser.add_argument("--limit", type=int, help="at most this many tune-half questions")
     parser.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
+    parser.add_argument("--rows", type=Path, help="also write each sentence's label and scores (no text) as JSON")
     args = parser.parse_args(argv)
     records = [r for r in load_rgb(args.data) if r.half == "tune"][:args.limit]
     reader = Reader()
@@ -166,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(score_question(record, reader, embed))
         print(f"\r{done}/{len(records)} questions", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if args.rows is not None:
+        args.rows.write_text(json.dumps(rows), encoding="utf-8")
     result = {"half": "tune", **figures(rows), "seconds": round(time.perf_counter() - started, 1),
               "machine": machine()}
     report(result, as_json=args.json)
