@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,15 +54,21 @@ def seeded_bot(fake_bot: Assistant) -> Assistant:
     return fake_bot
 
 
+def spy_calls(monkeypatch: pytest.MonkeyPatch, owner: type, name: str,
+              record: Callable[..., Any] = lambda *args, **kwargs: 1) -> list[Any]:
+    """Wrap ``owner.name`` so each call is recorded (what ``record`` makes of the call's arguments), then runs."""
+    calls: list[Any] = []
+    real = getattr(owner, name)
+
+    def spied(self: object, *args: object, **kwargs: object) -> object:
+        calls.append(record(*args, **kwargs))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spied)
+    return calls
+
+
 @pytest.fixture
 def refills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts full refills of a keyword index (each reads every chunk from the server)."""
-    calls: list[int] = []
-    rebuild = KeywordIndex.rebuild
-
-    def counting(self: KeywordIndex, rows: object) -> int:
-        calls.append(1)
-        return rebuild(self, rows)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(KeywordIndex, "rebuild", counting)
-    return calls
+    return spy_calls(monkeypatch, KeywordIndex, "rebuild")

@@ -18,6 +18,7 @@ from assistant.copies import CopyIndex
 from assistant.service import Assistant
 from assistant.settings import Settings
 from tests.chroma_server import chroma_server  # noqa: F401
+from tests.conftest import spy_calls
 from tests.test_copies import INDEPENDENT, PARAGRAPHS, SEED, edited, write_copy
 from tests.test_store import REPO, TEXT_A, _article, _chunks, _open, _settings
 
@@ -53,15 +54,7 @@ def minhashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.fixture
 def saves(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Records each write of a signature file."""
-    written: list[Path] = []
-    real = CopyIndex.save
-
-    def recording(self: CopyIndex, path: Path, *, chunks: int) -> None:
-        written.append(path)
-        real(self, path, chunks=chunks)
-
-    monkeypatch.setattr(CopyIndex, "save", recording)
-    return written
+    return spy_calls(monkeypatch, CopyIndex, "save", lambda path, **kwargs: path)
 
 
 def _signature_file(tmp_path: Path) -> Path:

@@ -15,6 +15,7 @@ from assistant.settings import Settings
 from assistant.store import ArticleStore
 from assistant.vectors import VectorCache
 from tests.chroma_server import chroma_server  # noqa: F401
+from tests.conftest import spy_calls
 from tests.test_store import TEXT_A, TEXT_B, TEXT_C, _article, _chunks, _embeddings, _open, _settings
 
 pytestmark = pytest.mark.slow
@@ -36,30 +37,14 @@ def server(tmp_path: Path, chroma_server: tuple[str, int]) -> Iterator[tuple[Set
 
 @pytest.fixture
 def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts searches scored from the local vectors."""
-    calls: list[int] = []
-    real = VectorCache.lookup
-
-    def counting(self: VectorCache, chunk_ids: list[str]) -> object:
-        calls.append(len(chunk_ids))
-        return real(self, chunk_ids)
-
-    monkeypatch.setattr(VectorCache, "lookup", counting)
-    return calls
+    """Counts searches scored from the local vectors (each call's chunk count)."""
+    return spy_calls(monkeypatch, VectorCache, "lookup", lambda chunk_ids: len(chunk_ids))
 
 
 @pytest.fixture
 def fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts whole refills of the local vectors (each reads every vector from the server)."""
-    calls: list[int] = []
-    real = VectorCache.rebuild
-
-    def counting(self: VectorCache, rows: object) -> None:
-        calls.append(1)
-        real(self, rows)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(VectorCache, "rebuild", counting)
-    return calls
+    return spy_calls(monkeypatch, VectorCache, "rebuild")
 
 
 def _a(text: str) -> tuple[object, object]:
