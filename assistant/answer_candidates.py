@@ -162,7 +162,10 @@ def _trim(span: str) -> str:
     return " ".join(keep).strip(" ,.;:'’-")
 
 
-def anchored(question: str, sentence: str, candidate: str, *, window: int = 8) -> bool:
+CUE_WINDOW = 8  # words between a candidate and the relation's cue for the candidate to count as by it
+
+
+def anchored(question: str, sentence: str, candidate: str, *, window: int = CUE_WINDOW) -> bool:
     """True when the candidate sits within ``window`` words of the question's relation cue in the sentence
     ("won", "director", "released"...), or the question has no such cue. "Wimbledon 2019 – women's singles:
     Serena Williams and Johanna Konta" names players but not who won."""

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import cached_property, lru_cache
 
 from assistant.answer_candidates import (
-    anchored,
+    CUE_WINDOW,
     candidates,
     constraint_conflict,
     cue_distance,
@@ -50,7 +50,6 @@ class PoolFacts:
         self.typed = self.kind not in ("reason", "other")
         self.dated = self.kind == "date"
         self.sentences = tuple(SentenceFacts(self, sentence) for sentence in pool)
-        self._overlaps: dict[str, float] = {}
         self._passages: dict[str, str] = {}
         self._support: dict[str, int] = {}
         self._states: dict[tuple[str, int], bool] = {}
@@ -63,9 +62,7 @@ class PoolFacts:
     def passage_overlap(self, chunk: RetrievedChunk) -> float:
         """The share of the question's content words in ``chunk``: one reading per chunk, however many of its
         sentences are asked about."""
-        if chunk.text not in self._overlaps:
-            self._overlaps[chunk.text] = keyword_overlap(self.question, chunk.text)
-        return self._overlaps[chunk.text]
+        return keyword_overlap(self.question, chunk.text)  # cached by text (evidence.keyword_overlap)
 
     def passage_problem(self, chunk: RetrievedChunk) -> str:
         """Why ``chunk`` as a whole does not answer the question (``answers_question``); empty when it may."""
@@ -103,7 +100,7 @@ class SentenceFacts:
     @cached_property
     def anchors(self) -> tuple[bool, ...]:
         """For each span, whether it sits by the question's relation cue (``anchored``)."""
-        return tuple(anchored(self.facts.question, self.text, c) for c in self.spans)
+        return tuple(d is not None and d <= CUE_WINDOW for d in self.distances)
 
     @cached_property
     def distances(self) -> tuple[int | None, ...]:
@@ -176,12 +173,6 @@ class SentenceFacts:
 def answer_spans(question: str, sentence: str) -> list[str]:
     """The candidates of the kind ``question`` asks for in ``sentence`` (the sentence itself for untyped ones)."""
     return candidates(answer_type(question), question, sentence)
-
-
-def fit_problem(question: str, sentence: EvidenceSentence) -> str:
-    """Why ``sentence`` does not give what ``question`` asks for (kind of fact, relation, passage on topic); empty
-    when it may."""
-    return PoolFacts(question, [sentence]).sentences[0].fit_problem
 
 
 def bearing_articles(pool: Sequence[EvidenceSentence], *, share: float = BEARING_SHARE) -> set[str]:

@@ -27,12 +27,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.answer_candidates import date_key
-from assistant.answer_facts import RELATION_FLOOR as RELATION_FLOOR
 from assistant.answer_facts import PoolFacts, SentenceFacts
-from assistant.answer_facts import bearing_articles as bearing_articles
-from assistant.answer_facts import states as states
-from assistant.answer_facts import support_of as support_of
-from assistant.answer_types import answer_type
+from assistant.dates import YEAR_IN_TEXT, YEAR_QUESTION
 from assistant.errors import ConfigError
 from assistant.evidence import EvidenceSentence
 from assistant.sentences import content_words
@@ -169,20 +165,21 @@ def _row(sentence: SentenceFacts, *, rarity: dict[str, float], several: bool, be
         1.0 / evidence.n,
         float(facts.typed),
         evidence.cosine - best_cosine,
-        float(any(_precise(facts.question, c) for c in near or found)) if facts.kind in ("date", "count")
+        float(any(_precise(facts.kind, facts.question, c) for c in near or found)) if facts.kind in ("date", "count")
         else 1.0,
         max((1.0 / (1 + d) for d in sentence.distances if d is not None), default=0.0),
     ]
 
 
-def _precise(question: str, candidate: str) -> bool:
+def _precise(kind: str | None, question: str, candidate: str) -> bool:
     """A date that names its day, or a year where the question asks for a year; an amount with its unit or
-    currency ("$6.3 billion", "12%"), or any number where the question asks "how many"."""
-    if answer_type(question) == "count":
+    currency ("$6.3 billion", "12%"), or any number where the question asks "how many" (``kind``: the question's
+    answer type)."""
+    if kind == "count":
         return bool(re.search(r"\bhow many\b", question, re.IGNORECASE) or _UNIT.search(candidate))
+    if YEAR_QUESTION.search(question):
+        return bool(YEAR_IN_TEXT.search(candidate))
     key = date_key(candidate)
-    if re.search(r"\b(what|which|in what) year\b", question, re.IGNORECASE):
-        return bool(re.search(r"\b(?:1[89]|20)\d\d\b", candidate))
     return key is not None and key[2] is not None
 
 

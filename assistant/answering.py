@@ -74,6 +74,16 @@ class AnswerEvent(BaseModel):
 AskEvent = StageEvent | TokenEvent | AnswerEvent
 
 
+ANSWER_POOL = 60  # sentences the scorer weighs for the answer (about five retrieved chunks' worth)
+
+
+def answer_pool(query: str, chunks: Sequence[RetrievedChunk], embeddings: Embeddings, *,
+                limit: int = ANSWER_POOL) -> list[EvidenceSentence]:
+    """The sentences the answer scorer weighs, best first: every retrieved sentence up to ``limit``, no relative
+    floor. The scorer was fitted on exactly this pool, so its fitting and its benchmarks build it here too."""
+    return select_evidence(query, chunks, embeddings=embeddings, limit=limit, weights=Weights(relative_floor=0.0))
+
+
 @dataclass(frozen=True)
 class AnswerWriter:
     """Writes the checked answer for a question from its retrieved chunks (all parts injected)."""
@@ -83,7 +93,7 @@ class AnswerWriter:
     embeddings: Embeddings
     style: Style
     evidence_limit: int = 3
-    answer_pool: int = 60  # sentences the scorer weighs for the answer (all of five chunks, in practice)
+    answer_pool: int = ANSWER_POOL
     pool_floor: float = 0.6  # the model sees evidence_limit of those scoring at least this share of the best one
     scorer: ScorerModel | None = None  # None: the fitted one shipped with the package
     max_sentences: int = 2
@@ -94,8 +104,7 @@ class AnswerWriter:
         self, question: str, query: str, chunks: Sequence[RetrievedChunk], info: RetrievalInfo
     ) -> Iterator[AskEvent]:
         """Stages, draft tokens, then the answer (``question`` as asked, ``query`` standalone)."""
-        pool = select_evidence(query, chunks, embeddings=self.embeddings, limit=self.answer_pool,
-                               weights=Weights(relative_floor=0.0))
+        pool = answer_pool(query, chunks, self.embeddings, limit=self.answer_pool)
         picked = [e for e in pool if e.score >= pool[0].score * self.pool_floor][: self.evidence_limit]
         if not picked:
             yield AnswerEvent(answer=abstention(question, info, model=self.chat.name,

@@ -64,8 +64,8 @@ class StoredPaths:
 
     def __init__(self, store: ArticleStore, paths: Sequence[str], *, window: int = 256) -> None:
         self._store = store
-        self._windows = {path: n // window for n, path in enumerate(dict.fromkeys(paths))}
         self._paths = list(dict.fromkeys(paths))
+        self._windows = {path: n // window for n, path in enumerate(self._paths)}
         self._window = window
         self._known: dict[str, set[str]] = {}
 

@@ -32,7 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.answer_candidates import date_key, dates_in
-from assistant.answer_scorer import states
+from assistant.answer_facts import states
 from assistant.errors import InputError
 from assistant.grounding import GroundingChecker
 from assistant.judge import Grounder, LLMJudge

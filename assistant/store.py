@@ -430,7 +430,7 @@ class ArticleStore:
 
     def path_article_ids(self, path: str) -> set[str]:
         """Ids of the articles stored from this file, so a changed file can replace its old version."""
-        return {_str(meta, "article_id") for _, _, meta in self._pages({"path": path}, include_documents=False)}
+        return self.articles_by_path([path])[path]
 
     def articles_by_path(self, paths: Sequence[str]) -> dict[str, set[str]]:
         """``path_article_ids`` for many files in one read per ``_PATHS_PER_READ`` paths (re-ingest reads one

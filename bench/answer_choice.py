@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant import answer_facts, evidence  # noqa: E402
-from assistant.answering import choose_answer  # noqa: E402
+from assistant import answer_candidates, answer_facts, evidence  # noqa: E402
+from assistant.answering import answer_pool, choose_answer  # noqa: E402
 from assistant.evaluation import load_items  # noqa: E402
 from assistant.schemas import RetrievedChunk  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
@@ -57,8 +57,7 @@ class KnownVectors(Embeddings):
 
 
 def _answer_path(question: str, chunks: Sequence[RetrievedChunk], vectors: KnownVectors) -> None:
-    pool = evidence.select_evidence(question, chunks, embeddings=vectors, limit=60,
-                                    weights=evidence.Weights(relative_floor=0.0))
+    pool = answer_pool(question, chunks, vectors)
     choose_answer(question, pool)
 
 
@@ -76,7 +75,8 @@ def run(*, rounds: int) -> dict[str, object]:
             spent: list[float] = []
             for _ in range(rounds):
                 for question in questions:
-                    for cached in (evidence.keyword_overlap, answer_facts._folded, answer_facts._prefixes):
+                    for cached in (evidence.keyword_overlap, answer_facts._folded, answer_facts._prefixes,
+                                   answer_candidates.date_key):
                         clear = getattr(cached, "cache_clear", None)
                         if clear is not None:
                             clear()

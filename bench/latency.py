@@ -82,7 +82,7 @@ from assistant.retrieval import HybridRetriever  # noqa: E402
 from assistant.schemas import Article, Chunk  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.store import ArticleStore, pick_filter_path  # noqa: E402
+from assistant.store import ArticleStore, overfetch_size, pick_filter_path  # noqa: E402
 from bench.baseline_retrieval import OldHybridRetriever  # noqa: E402
 from bench.common import machine, report  # noqa: E402
 
@@ -503,7 +503,7 @@ def _path_costs(store: ArticleStore, qs: list[str], vectors: dict[str, list[floa
         limits: dict[str, Any] = {"since": date(2024, 1, 1), "until": date(2024, 1, 1) + timedelta(days=days - 1)}
         left = store.keyword_count_matching(**limits)
         if left:
-            fetch = min(total, int(2 * k * total / left) + 1)
+            fetch = overfetch_size(left, total, k)
             fetches.append((fetch, _time_each(qs[:10], _overfetching(store, vectors, k, limits))["p50_ms"]))
     return {"read_ms_per_vector": round(_slope(reads), 4), "reads": [list(r) for r in reads],
             "search_ms_per_result": round(_slope(fetches), 4) if len(fetches) > 1 else None,

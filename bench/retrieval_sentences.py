@@ -41,6 +41,7 @@ from assistant.retrieval import (
     HybridRetriever,
     Ranking,
     Rerank,
+    unit_rows,
     year_agreement,
 )
 from assistant.schemas import RetrievedChunk
@@ -62,13 +63,6 @@ class Sentences:
     pooled: dict[str, Matrix]
     separate: dict[str, Matrix]
     cost: dict[str, float]
-
-
-def _unit(rows: Sequence[Sequence[float]]) -> Matrix:
-    matrix = np.asarray(rows, dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    unit: Matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
-    return unit
 
 
 def sentence_vectors(chunks: Sequence[RetrievedChunk], minilm: MiniLMEmbeddings, *, threads: int) -> Sentences:
@@ -99,14 +93,14 @@ def sentence_vectors(chunks: Sequence[RetrievedChunk], minilm: MiniLMEmbeddings,
             cpu[name] += time.process_time() - c0
     pooled = cast(list[list[list[float]]], results["pooled_pass"])
     flat = cast(dict[str, list[float]], results["separate_sentences"])
-    separate = {c.chunk_id: _unit([flat[c.text[s:e]] for s, e in spans[c.chunk_id]]) for c in ordered}
+    separate = {c.chunk_id: unit_rows([flat[c.text[s:e]] for s, e in spans[c.chunk_id]]) for c in ordered}
     cost: dict[str, float] = {"chunks": len(texts), "sentences": len(pieces), "threads": threads,
                               "load_average_before": round(load, 2)}
     for name in passes:
         cost[f"{name}_s"], cost[f"{name}_cpu_s"] = round(wall[name], 2), round(cpu[name], 2)
     cost["pooled_over_chunks_cpu"] = round(cpu["pooled_pass"] / cpu["chunks_alone"], 2)
     cost["separate_over_chunks_cpu"] = round(cpu["separate_sentences"] / cpu["chunks_alone"], 2)
-    return Sentences(spans, {c.chunk_id: _unit(v) for c, v in zip(ordered, pooled, strict=True)}, separate, cost)
+    return Sentences(spans, {c.chunk_id: unit_rows(v) for c, v in zip(ordered, pooled, strict=True)}, separate, cost)
 
 
 def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
@@ -121,7 +115,7 @@ def agreement(sentences: Sentences, store: ArticleStore, embedding: EmbeddingBac
     same = total = 0
     correlations = []
     for query in queries:
-        vector = _unit([embedding.embeddings.embed_query(query)])[0]
+        vector = unit_rows([embedding.embeddings.embed_query(query)])[0]
         fused = retriever.fuse(query, vector.tolist())
         best_pooled, best_separate = [], []
         for cid in fused:
@@ -155,14 +149,14 @@ def _ranker(store: ArticleStore, embedding: EmbeddingBackend, *, depth: int, ext
 def _on_unit_vector(extra: Extra) -> Rerank:
     def rerank(query: str, query_vector: Sequence[float], fused: dict[str, float],
                found: Mapping[str, RetrievedChunk]) -> dict[str, float]:
-        return extra(query, _unit([query_vector])[0], fused, found)
+        return extra(query, unit_rows([query_vector])[0], fused, found)
 
     return rerank
 
 
 def _ranking_on_unit_vector(sentence_list: Callable[[Matrix], list[str]]) -> Ranking:
     def ranking(query: str, query_vector: Sequence[float]) -> list[str]:
-        return sentence_list(_unit([query_vector])[0])
+        return sentence_list(unit_rows([query_vector])[0])
 
     return ranking
 

@@ -20,8 +20,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.answer_scorer import FEATURES, ScorerModel, feature_matrix, fit_scorer
-from assistant.answering import AnswerWriter, choose_answer
-from assistant.evidence import EvidenceSentence, Weights, select_evidence
+from assistant.answering import answer_pool, choose_answer
+from assistant.evidence import EvidenceSentence
 from assistant.rgb_eval import RgbRecord
 from assistant.schemas import RetrievedChunk
 
@@ -54,13 +54,11 @@ class PoolItem:
 def pool_items(items: Sequence[dict[str, object]], embeddings: Embeddings, *, loose: bool = False) -> list[PoolItem]:
     """The cached retrievals as scorer inputs: the pool ``AnswerWriter`` weighs, its features and labels (RGB's
     matching, or with ``loose`` also the answer in another spelling: ``RgbRecord.found_loosely``)."""
-    limit = AnswerWriter.__dataclass_fields__["answer_pool"].default
     out = []
     for item in items:
         record = record_of(item)
         chunks = [RetrievedChunk.model_validate(c) for c in item["chunks"]]  # type: ignore[attr-defined]
-        pool = select_evidence(record.query, chunks, embeddings=embeddings, limit=limit,
-                               weights=Weights(relative_floor=0.0)) if chunks else []
+        pool = answer_pool(record.query, chunks, embeddings) if chunks else []
         matrix = feature_matrix(record.query, pool) if pool else np.zeros((0, len(FEATURES)))
         holds = record.found_loosely if loose else record.found_in
         labels = np.asarray([holds(" ".join(e.text.split())) for e in pool], dtype=np.float64)

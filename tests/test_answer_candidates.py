@@ -13,7 +13,8 @@ from assistant.answer_candidates import (
     relation_coverage,
     same_date,
 )
-from assistant.answer_scorer import RELATION_FLOOR, ScorerModel, bearing_articles, load_scorer
+from assistant.answer_facts import RELATION_FLOOR, bearing_articles
+from assistant.answer_scorer import ScorerModel, load_scorer
 from assistant.answer_types import answer_type
 from assistant.answering import choose_answer
 from assistant.evidence import EvidenceSentence, split_evidence

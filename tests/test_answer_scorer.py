@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.answer_facts import states, support_of
 from assistant.answer_scorer import (
     FEATURES,
     SCORER_FILE,
@@ -16,8 +17,6 @@ from assistant.answer_scorer import (
     feature_matrix,
     fit_scorer,
     load_scorer,
-    states,
-    support_of,
 )
 from assistant.errors import ConfigError
 from assistant.evidence import EvidenceSentence, split_evidence
